@@ -1,0 +1,2 @@
+"""Benchmark datasets: one file per benchmark, all producing the schema of
+:mod:`videoqa.data.schema`, registered in :data:`videoqa.data.registry.DATASETS`."""

@@ -1,0 +1,1 @@
+"""Video reading (PyAV), frame samplers and the grid composer."""
