@@ -99,6 +99,12 @@ def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     return bool(result and result[0])
 
 
+_WAYS_OUT = (
+    " Ways out: `--model tiny` (offline preset, random weights), a local checkpoint "
+    "directory, or a hub id whose files are in the local Hugging Face cache."
+)
+
+
 def _unavailable(
     name: str, source: str, reason: str, cache_dir: str | Path | None
 ) -> ModelUnavailableError:
@@ -257,7 +263,9 @@ def _resolve(name_or_path: str | Path) -> tuple[str, PretrainedSpec | None, Path
     if path.is_dir():
         return name, None, path
     if path.exists():
-        raise ModelUnavailableError(f"{name!r} is a file; expected a checkpoint directory", name)
+        raise ModelUnavailableError(
+            f"{name!r} is a file; expected a checkpoint directory.{_WAYS_OUT}", name
+        )
     looks_like_path = (
         isinstance(name_or_path, Path)
         or name.startswith(("/", ".", "~"))
@@ -265,11 +273,11 @@ def _resolve(name_or_path: str | Path) -> tuple[str, PretrainedSpec | None, Path
         or (os.sep != "/" and os.sep in name)
     )
     if looks_like_path:
-        raise ModelUnavailableError(f"no such directory: {name!r}", name)
+        raise ModelUnavailableError(f"no such directory: {name!r}.{_WAYS_OUT}", name)
     if not _HUB_ID.match(name) or ".." in name:
         raise ModelUnavailableError(
             f"{name!r} is neither a registered encoder ({', '.join(PRETRAINED.names())}), "
-            "an existing directory, nor a hub id (owner/name)",
+            f"an existing directory, nor a hub id (owner/name).{_WAYS_OUT}",
             name,
         )
     return name, None, None

