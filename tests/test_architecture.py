@@ -10,7 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "videoqa"
 ENTRY_POINTS = ("videoqa.cli", "videoqa.server", "videoqa.recipes")
 LIBRARY_FILES = sorted(
-    p for p in PACKAGE.rglob("*.py")
+    p
+    for p in PACKAGE.rglob("*.py")
     if not any(part in {"cli", "server", "recipes"} for part in p.relative_to(PACKAGE).parts)
 )
 
