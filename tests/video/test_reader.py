@@ -333,6 +333,15 @@ def test_sparse_sampling_decodes_far_fewer_frames(bframes_video, long_gop_video)
         assert reader.stats.decoded_frames - before == 1
 
 
+def test_opening_decodes_nothing_and_info_one_keyframe(rotated_pattern_video):
+    with VideoReader(rotated_pattern_video.path) as reader:
+        assert reader.stats.decoded_frames == 0  # header only
+        assert reader.info.rotation == 90  # needs the first keyframe, decoded alone
+        assert reader.stats.decoded_frames == 1
+        assert reader.info.rotation == 90
+        assert reader.stats.decoded_frames == 1
+
+
 # ---------------------------------------------------------------- rotation
 CORNERS = {90: "bottom_left", 180: "bottom_right", 270: "top_right"}
 

@@ -264,7 +264,10 @@ class VideoReader:
     Raises:
         VideoNotFoundError: the path does not exist.
         UnsupportedVideoError: not a media file, no video stream, or no decoder.
-        CorruptVideoError: the container cannot be opened or its first frame decoded.
+        CorruptVideoError: the container cannot be opened.
+
+    Construction reads the header only; the rotation is taken from the first decoded
+    frame (see :attr:`info`).
     """
 
     def __init__(self, path: str | os.PathLike, *, threads: bool = True) -> None:
@@ -272,14 +275,14 @@ class VideoReader:
         self._threads = threads
         self.stats = ReaderStats()
         self._index: _Index | None = None
+        self._rotation: int | None = None  # known once a frame has been decoded
         self._container, self._stream = _open(self._path, threads)
+        self._fresh = True  # nothing read from the container yet
         try:
-            header = _header_info(self._path, self._container, self._stream)
-            rotation = self._first_frame_rotation()
+            self._info = _header_info(self._path, self._container, self._stream)
         except BaseException:
             self.close()
             raise
-        self._info = header.model_copy(update={"rotation": rotation})
         self._tb = self._stream.time_base
 
     # ------------------------------------------------------------------ basics
@@ -303,8 +306,21 @@ class VideoReader:
 
     @property
     def info(self) -> VideoInfo:
-        """Metadata; ``num_frames`` and ``duration`` are exact once :meth:`frame_times` ran."""
+        """Metadata; ``num_frames`` and ``duration`` are exact once :meth:`frame_times` ran.
+
+        The rotation comes from the first decoded frame: reading it the first time may
+        decode the first keyframe (a few milliseconds).
+
+        Raises:
+            CorruptVideoError: no frame can be decoded.
+        """
+        if self._rotation is None:
+            self._set_rotation(self._first_frame_rotation())
         return self._info
+
+    def _set_rotation(self, rotation: int) -> None:
+        self._rotation = rotation
+        self._info = self._info.model_copy(update={"rotation": rotation})
 
     @property
     def path(self) -> str:
@@ -318,12 +334,16 @@ class VideoReader:
 
     def _reopen(self) -> None:
         """Start again from the top of the file with a fresh container and decoder."""
+        if self._fresh:
+            return
         self._live().close()
         self._container, self._stream = _open(self._path, self._threads)
+        self._fresh = True
 
     def _packets(self) -> Iterator[av.Packet]:
         """Video packets from the current position; typed errors; no empty packets."""
         demux = self._live().demux(self._stream)
+        self._fresh = False
         while True:
             try:
                 packet = next(demux)
@@ -353,11 +373,13 @@ class VideoReader:
         When an edit list hides every keyframe, decodes from the top until a frame shows.
         """
         frames: list[av.VideoFrame] = []
+        self._reopen()
         for packet in self._packets():
             if packet.is_keyframe and not packet.is_discard:
                 frames = self._decode(packet) + self._decode(None)
                 break
         else:
+            self._fresh = False
             self._reopen()
             for packet in self._packets():
                 frames = self._decode(packet)
@@ -594,7 +616,7 @@ class VideoReader:
         return FrameBatch(frames=frames, times=index.times[wanted].copy(), indices=wanted)
 
     def _display_size(self) -> tuple[int, int]:
-        info = self._info
+        info = self.info
         if info.rotation in (90, 270):
             return info.height, info.width
         return info.width, info.height
@@ -684,6 +706,7 @@ class VideoReader:
         """Seek backward to ``target`` (stream time base); ``None`` or a failed seek restarts."""
         self.stats.seeks += 1
         if target is not None:
+            self._fresh = False
             try:
                 self._live().seek(target, stream=self._stream, backward=True, any_frame=False)
                 return
@@ -705,7 +728,12 @@ class VideoReader:
                 decoded[i] = self._to_rgb(frame, size)
 
     def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
-        """``(H, W, 3)`` uint8 RGB, upright, of size ``size`` = (width, height) if given."""
+        """``(H, W, 3)`` uint8 RGB, upright, of size ``size`` = (width, height) if given.
+
+        The rotation of the first converted frame is kept for the whole video.
+        """
+        if self._rotation is None:
+            self._set_rotation(_rotation_ccw(frame, self._stream))
         quarter_turns = self._info.rotation // 90
         width = height = None
         if size is not None:
