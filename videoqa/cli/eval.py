@@ -1,0 +1,269 @@
+"""``videoqa eval``: score a prediction file on a benchmark, or run a model and score it.
+
+Two modes::
+
+    videoqa eval --dataset nextqa-mc --annotations val.csv --predictions results.json [--json]
+    videoqa eval --dataset nextqa-mc --annotations val.csv --video-root videos \\
+        --model tiny [--out preds.jsonl --frames 16 --sampler uniform --limit 100]
+
+The second writes one JSON line per question (resumable: a rerun skips the questions
+already in ``--out``), then scores the file like the first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from videoqa.cli._common import stderr, user_errors
+from videoqa.errors import UsageError
+
+if TYPE_CHECKING:
+    from videoqa.data.schema import Benchmark
+    from videoqa.eval import AnyReport, RunSummary
+
+
+def eval_command(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="Registered dataset name."),
+    annotations: Path = typer.Option(..., "--annotations", "-a", help="Annotation file."),
+    predictions: Path = typer.Option(
+        None, "--predictions", "-p", help="Prediction file to score (JSON / JSON lines)."
+    ),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Answer the questions with this model, then score."
+    ),
+    video_root: Path = typer.Option(None, "--video-root", help="Folder of the videos."),
+    mapping: Path = typer.Option(None, "--mapping", help="Video id → relative path file."),
+    option: list[str] = typer.Option(
+        None, "--option", help="Loader option KEY=VALUE (repeatable), e.g. open_ended=true."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Predictions written by --model (JSON lines, resumable)."
+    ),
+    frames: int = typer.Option(16, "--frames", "-n", min=1, help="Frames per question."),
+    sampler: str = typer.Option("uniform", "--sampler", help="uniform | head-tail | fps | clips."),
+    top_k: int = typer.Option(4, "--top-k", "-k", min=1, help="Localized frames per answer."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first K samples."),
+    train_annotations: Path = typer.Option(
+        None,
+        "--train-annotations",
+        help="Training split: its answers become the open-ended answer vocabulary.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report JSON only (stdout)."),
+) -> None:
+    """Score PREDICTIONS (or the answers of MODEL) on a benchmark: accuracy per type and
+    group, WUPS, QVHighlights metrics or quality correlations, with every missing,
+    unknown and malformed prediction counted."""
+    from videoqa.data import load_dataset
+    from videoqa.eval import evaluate, head
+
+    with user_errors():
+        if (predictions is None) == (model is None):
+            raise UsageError("give either --predictions FILE or --model NAME (not both)")
+        options = _loader_options(video_root, mapping, option or [])
+        bench = head(load_dataset(dataset, annotations, **options), limit)
+        if bench.issues:
+            stderr.print(
+                f"[yellow]{len(bench.issues)} annotation record(s) could not be loaded "
+                f"(first: {bench.issues[0]})[/]",
+                highlight=False,
+            )
+        summary = None
+        if model is not None:
+            _check_model_run(bench, video_root, sampler)
+            vocabulary = _vocabulary(dataset, train_annotations, options, bench)
+            predictions = out or _default_out(dataset, bench.split, model)
+            summary = _run_model(bench, model, predictions, vocabulary, frames, sampler, top_k)
+        report = evaluate(bench, predictions)
+        if summary is not None:
+            examples = {**report.examples}
+            if summary.errors:
+                examples["errors"] = [str(e) for e in summary.errors[:10]]
+            report = report.model_copy(update={"errors": len(summary.errors), "examples": examples})
+    _warn_coverage(report)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json_dict(), indent=2) + "\n")
+    else:
+        _print_report(report)
+
+
+def _loader_options(
+    video_root: Path | None, mapping: Path | None, pairs: list[str]
+) -> dict[str, object]:
+    """``--video-root``, ``--mapping`` and ``--option KEY=VALUE`` as loader keywords.
+
+    Values are read as JSON when they parse (``true``, ``3``), else kept as text.
+    """
+    options: dict[str, object] = {}
+    if video_root is not None:
+        options["video_root"] = video_root
+    if mapping is not None:
+        options["mapping"] = mapping
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def _check_model_run(bench: Benchmark, video_root: Path | None, sampler: str) -> None:
+    """Fail before loading a model: not a QA set, a bad video root, an unknown sampler."""
+    from videoqa.eval import SampleKind, benchmark_kind
+    from videoqa.video.samplers import SAMPLERS
+
+    kind = benchmark_kind(bench)
+    if kind not in (SampleKind.MULTIPLE_CHOICE, SampleKind.OPEN_ENDED):
+        raise UsageError(
+            f"--model answers questions; {bench.name} holds {kind.value} samples: "
+            "score a prediction file with --predictions"
+        )
+    if video_root is not None and not video_root.is_dir():
+        raise UsageError(f"--video-root is not a directory: {video_root}")
+    SAMPLERS.get(sampler)
+
+
+def _default_out(dataset: str, split: str, model: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name or model)
+    return Path(f"predictions-{dataset}-{split}-{safe}.jsonl")
+
+
+def _vocabulary(
+    dataset: str, train_annotations: Path | None, options: dict[str, object], bench: Benchmark
+) -> list[str] | None:
+    """The open-ended answer vocabulary: frequent training answers, or ``None`` (bundled)."""
+    from videoqa.data import answer_vocabulary, load_dataset
+    from videoqa.eval import SampleKind, benchmark_kind
+
+    if train_annotations is None:
+        return None
+    if benchmark_kind(bench) is not SampleKind.OPEN_ENDED:
+        stderr.print("[yellow]--train-annotations is only used for open-ended questions[/]")
+        return None
+    train_options = {k: v for k, v in options.items() if k not in ("video_root", "mapping")}
+    train = load_dataset(dataset, train_annotations, **train_options)
+    vocabulary = answer_vocabulary(train.samples)
+    if not vocabulary:
+        raise UsageError(f"{train_annotations.name}: no training answer occurs twice")
+    stderr.print(f"answer vocabulary: {len(vocabulary)} training answers", highlight=False)
+    return vocabulary
+
+
+def _run_model(
+    bench: Benchmark,
+    model: str,
+    out: Path,
+    vocabulary: list[str] | None,
+    frames: int,
+    sampler: str,
+    top_k: int,
+) -> RunSummary:
+    """Load the encoder once and answer the questions not yet in ``out``."""
+    from videoqa.eval import run_predictions
+    from videoqa.pipelines.ask import AskConfig, AskPipeline
+    from videoqa.pipelines.models import resolve_encoder
+
+    config = AskConfig(frames=frames, sampler=sampler, top_k=top_k)
+    with stderr.status(f"loading model {model}"):
+        resolved = resolve_encoder(model)
+    for warning in resolved.warnings:
+        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    pipeline = AskPipeline(resolved.encoder, config, vocabulary)
+    columns = (
+        TextColumn("answering"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr) as progress:
+        task = progress.add_task("answering", total=len(bench.samples))
+
+        def step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = run_predictions(bench, pipeline, out, model=resolved.encoder.name, on_step=step)
+    stderr.print(
+        f"{summary.written} answered, {summary.skipped} already in {out.name}, "
+        f"{len(summary.errors)} error(s) in {summary.seconds:.1f} s",
+        highlight=False,
+    )
+    if summary.repaired:
+        stderr.print(f"[yellow]removed an incomplete last line from {out.name}[/]")
+    for error in summary.errors[:5]:
+        stderr.print(f"[red]error:[/] {error}", highlight=False)
+    return summary
+
+
+def _warn_coverage(report: AnyReport) -> None:
+    if report.missing or report.unknown or report.malformed or report.invalid:
+        stderr.print(
+            f"[yellow]{report.missing} missing, {report.unknown} unknown, "
+            f"{report.malformed} malformed, {report.invalid} invalid prediction(s)[/]",
+            highlight=False,
+        )
+
+
+def _fmt(value: float | None) -> str:
+    return "nan" if value is None else f"{value:.2f}"
+
+
+def _score_table(report: AnyReport) -> Table:
+    from videoqa.eval import MomentReport, MultipleChoiceReport, OpenEndedReport
+
+    title = f"{report.dataset} {report.split}"
+    if isinstance(report, MultipleChoiceReport):
+        table = Table("", "accuracy %", "questions", title=title)
+        table.add_row("overall", _fmt(report.accuracy), str(report.count))
+        for group, acc in report.by_group.items():
+            table.add_row(f"group {group}", _fmt(acc), str(report.group_counts[group]))
+        for qtype, acc in report.by_type.items():
+            table.add_row(qtype, _fmt(acc), str(report.type_counts[qtype]))
+        return table
+    if isinstance(report, OpenEndedReport):
+        table = Table("", "accuracy %", "WUPS@0 %", "WUPS@0.9 %", "questions", title=title)
+        table.add_row(
+            "overall", *map(_fmt, (report.accuracy, report.wups0, report.wups9)), str(report.count)
+        )
+        rows = [(f"group {k}", v) for k, v in report.by_group.items()]
+        for name, row in rows + list(report.by_type.items()):
+            table.add_row(name, *map(_fmt, (row.accuracy, row.wups0, row.wups9)), str(row.count))
+        return table
+    if isinstance(report, MomentReport):
+        table = Table("metric", "value", title=title)
+        for name, value in report.brief.items():
+            table.add_row(name, _fmt(value))
+        return table
+    table = Table("metric", "value", title=title)
+    for name in ("srcc", "plcc", "krcc", "rmse"):
+        table.add_row(name.upper(), f"{getattr(report, name):.4f}")
+    return table
+
+
+def _print_report(report: AnyReport) -> None:
+    console = Console()
+    console.print(_score_table(report))
+    counts = Table("", "number", title="predictions")
+    names = ("count", "answered", "missing", "unknown", "malformed", "invalid")
+    optional = ("answer_mismatch", "unlabeled", "errors", "annotation_issues")
+    for name in names + tuple(n for n in optional if getattr(report, n)):
+        counts.add_row(name, str(getattr(report, name)))
+    console.print(counts)
+    for kind, ids in report.examples.items():
+        console.print(f"[dim]{kind}: {', '.join(ids)}[/]", highlight=False)
+    for issue in report.issues:
+        console.print(f"[dim]malformed: {issue}[/]", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)

@@ -1,0 +1,282 @@
+"""Answer every question of a benchmark with a model and write the predictions, resumably.
+
+:func:`run_predictions` calls an answerer — :class:`~videoqa.pipelines.ask.AskPipeline`
+or anything with its call signature — on each question and appends one JSON line per
+answered question to the output file, flushed at once, so an interrupted run loses at
+most the question in flight. Rerunning with the same file skips the questions already
+in it. A question whose video is missing or cannot be decoded is recorded as an error
+(:class:`RunError`) and the run goes on; other questions of that video are not retried.
+
+Each line (:class:`PredictionRecord`) is readable by
+:func:`~videoqa.eval.predictions.read_predictions`: ``{"qid", "prediction"}`` (the option
+index for multiple choice, the answer text for open-ended questions) plus the answer
+text, the probabilities, and the evidence times (seconds) the answer rests on.
+
+Cost: the answerer decodes the sampled frames and encodes them for every question, so a
+video with ``q`` questions is decoded and encoded ``q`` times (NExT-QA val: 4,996
+questions over 570 videos, ~8.8 per video). Questions are answered in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videoqa.data.schema import Benchmark, QASample
+from videoqa.errors import DataFormatError, UsageError, VideoError
+from videoqa.pipelines.schema import AskResult
+
+
+class AskRunLike(Protocol):
+    """What an answerer returns: an object with an :class:`AskResult` ``result``."""
+
+    result: AskResult
+
+
+class Answerer(Protocol):
+    """``answerer(video_path, question, choices_or_None) -> AskRun`` (AskPipeline's call)."""
+
+    def __call__(
+        self, video: str | Path, question: str, choices: Sequence[str] | None = None
+    ) -> AskRunLike: ...
+
+
+class EvidenceTime(BaseModel):
+    """A localized moment: ``time`` in seconds and its saliency ``score`` in [0, 1]."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: float
+    score: float
+
+
+class PredictionRecord(BaseModel):
+    """One line of the predictions file a model run writes.
+
+    Attributes:
+        qid: question id.
+        video_id: the question's video.
+        prediction: option index into the question's choices (multiple choice) or the
+            answer text (open-ended).
+        prediction_text: the chosen answer as text.
+        candidates: the candidates scored (the choices, or the top vocabulary answers).
+        probabilities: aligned with ``candidates``.
+        evidence: localized frames, best first (seconds, saliency).
+        model: the model's name; pretrained: whether real pretrained weights answered.
+        seconds: wall time spent on the question.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    qid: str
+    video_id: str
+    prediction: int | str
+    prediction_text: str
+    candidates: list[str]
+    probabilities: list[float]
+    evidence: list[EvidenceTime]
+    model: str
+    pretrained: bool
+    seconds: float = Field(ge=0)
+
+
+class RunError(BaseModel):
+    """A question that could not be answered: its id, video, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    qid: str
+    video_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.qid} ({self.video_id}): {self.reason}"
+
+
+class RunSummary(BaseModel):
+    """What a model run did.
+
+    Attributes:
+        total: questions in the benchmark (after any limit).
+        skipped: questions already in the output file (not asked again).
+        written: predictions written by this run.
+        errors: questions that could not be answered.
+        repaired: whether an incomplete last line (an interrupted write) was removed.
+        seconds: wall time of the run.
+    """
+
+    total: int
+    skipped: int
+    written: int
+    errors: list[RunError] = Field(default_factory=list)
+    repaired: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class _Resume:
+    done: set[str] = field(default_factory=set)
+    repaired: bool = False
+
+
+def _repair_tail(path: Path) -> bool:
+    """Make the file end with a newline; drop an incomplete last line. True if dropped."""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return False
+    cut = data.rfind(b"\n") + 1
+    try:
+        json.loads(data[cut:])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        with path.open("r+b") as fh:
+            fh.truncate(cut)
+        return True
+    with path.open("ab") as fh:
+        fh.write(b"\n")
+    return False
+
+
+def read_done(path: Path, model: str) -> _Resume:
+    """Question ids already answered in ``path`` (by ``model``); repairs a cut last line.
+
+    Raises:
+        UsageError: the file holds predictions written by another model.
+        DataFormatError: the file is not UTF-8 text.
+    """
+    resume = _Resume()
+    if not path.is_file():
+        return resume
+    resume.repaired = _repair_tail(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise DataFormatError(f"{path.name}: not UTF-8 text ({err.reason})") from None
+    for line in lines:
+        try:
+            row = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            continue  # reported as malformed when the file is scored
+        if not isinstance(row, dict) or "qid" not in row or "prediction" not in row:
+            continue
+        other = row.get("model")
+        if other is not None and other != model:
+            raise UsageError(
+                f"{path.name} holds predictions of model {other!r}, not {model!r}; "
+                "choose another --out to keep both"
+            )
+        resume.done.add(str(row["qid"]))
+    return resume
+
+
+def _unique_choices(choices: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Distinct choices (stripped) and, for each, the first original index holding it."""
+    unique: dict[str, int] = {}
+    for i, choice in enumerate(choices):
+        unique.setdefault(choice.strip(), i)
+    return list(unique), list(unique.values())
+
+
+def answer_one(answerer: Answerer, sample: QASample, video: Path) -> PredictionRecord:
+    """Ask one question and build its prediction line.
+
+    Options with identical text are asked once; the prediction is then the first index
+    holding the chosen text.
+
+    Raises:
+        VideoError: the video is missing or cannot be decoded.
+        UsageError: the question or its choices cannot be asked (empty texts).
+    """
+    start = time.perf_counter()
+    if sample.choices is not None:
+        asked, origin = _unique_choices(sample.choices)
+        result = answerer(video, sample.question, asked).result
+        prediction: int | str = origin[result.answer_index]
+    else:
+        result = answerer(video, sample.question, None).result
+        prediction = result.answer
+    return PredictionRecord(
+        qid=sample.qid,
+        video_id=sample.video_id,
+        prediction=prediction,
+        prediction_text=result.answer,
+        candidates=list(result.choices),
+        probabilities=list(result.probabilities),
+        evidence=[EvidenceTime(time=e.time, score=e.score) for e in result.evidence],
+        model=result.model.name,
+        pretrained=result.pretrained,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def run_predictions(
+    benchmark: Benchmark,
+    answerer: Answerer,
+    out: Path,
+    *,
+    model: str,
+    on_step: Callable[[int, int], None] | None = None,
+) -> RunSummary:
+    """Answer the benchmark's questions not yet in ``out`` and append their predictions.
+
+    Args:
+        benchmark: question-answering benchmark (multiple choice or open-ended).
+        answerer: e.g. an :class:`~videoqa.pipelines.ask.AskPipeline` (loaded once).
+        out: JSON-lines predictions file; created if absent, appended to otherwise.
+        model: the model's name, written in each line and checked when resuming.
+        on_step: called as ``on_step(done, total)`` after each question.
+
+    Returns:
+        :class:`RunSummary` (skipped, written, errors).
+
+    Raises:
+        UsageError: the benchmark holds no questions, or ``out`` holds another model's
+            predictions.
+    """
+    start = time.perf_counter()
+    if not all(isinstance(s, QASample) for s in benchmark.samples):
+        raise UsageError(f"{benchmark.name}: a model run answers questions; this is not a QA set")
+    resume = read_done(out, model)
+    todo = [s for s in benchmark.samples if s.qid not in resume.done]
+    total = len(benchmark.samples)
+    errors: list[RunError] = []
+    bad_videos: dict[str, str] = {}
+    written = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        for step, sample in enumerate(todo, start=1):
+            reason = bad_videos.get(sample.video_id)
+            if reason is None:
+                try:
+                    record = _answer(answerer, sample, benchmark)
+                    fh.write(record.model_dump_json() + "\n")
+                    fh.flush()
+                    written += 1
+                except VideoError as err:
+                    reason = bad_videos[sample.video_id] = str(err)
+                except UsageError as err:
+                    reason = str(err)
+            if reason is not None:
+                errors.append(RunError(qid=sample.qid, video_id=sample.video_id, reason=reason))
+            if on_step is not None:
+                on_step(total - len(todo) + step, total)
+    return RunSummary(
+        total=total,
+        skipped=total - len(todo),
+        written=written,
+        errors=errors,
+        repaired=resume.repaired,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _answer(answerer: Answerer, sample: QASample, benchmark: Benchmark) -> PredictionRecord:
+    entry = benchmark.videos.entries.get(sample.video_id)
+    if entry is None or entry.path is None:
+        raise VideoError(f"no video file is known for {sample.video_id!r}")
+    return answer_one(answerer, sample, entry.path)
