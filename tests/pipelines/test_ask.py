@@ -125,3 +125,24 @@ def test_decode_size_keeps_aspect_and_rotation():
     assert decode_size(_info(1280, 720), 640) == (640, 360)
     assert decode_size(_info(640, 272), 640) is None
     assert decode_size(_info(1280, 720, rotation=90), 640) == (360, 640)
+
+
+def test_questions_about_one_video_decode_and_encode_it_once(red_blue_video, colour_encoder):
+    calls = []
+    original = colour_encoder.encode_images
+
+    def counting(frames, batch_size=32):
+        calls.append(len(frames))
+        return original(frames, batch_size)
+
+    colour_encoder.encode_images = counting
+    pipe = AskPipeline(colour_encoder, AskConfig(frames=8, top_k=2))
+    first = pipe(red_blue_video, "is it red?", ["red", "blue"]).result
+    second = pipe(red_blue_video, "is it blue?", ["red", "blue"]).result
+    assert calls == [8]
+    assert "decode" in first.timings and "decode" not in second.timings
+    assert first.answer == "red" and second.answer == "blue"
+    uncached = AskPipeline(colour_encoder, AskConfig(frames=8, top_k=2), cache_size=0)
+    uncached(red_blue_video, "red?", ["red", "blue"])
+    uncached(red_blue_video, "red?", ["red", "blue"])
+    assert calls == [8, 8, 8]

@@ -21,6 +21,7 @@ Stages (``AskResult.timings`` keys): ``probe``, ``sample``, ``decode``,
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from videoqa.encoders.base import ImageTextEncoder
-from videoqa.errors import UsageError
+from videoqa.errors import UsageError, VideoNotFoundError
 from videoqa.pipelines.schema import (
     AskResult,
     Evidence,
@@ -96,6 +97,25 @@ class AskRun:
 
 
 @dataclass(frozen=True)
+class PreparedVideo:
+    """A video decoded and encoded once, ready for any number of questions.
+
+    Attributes:
+        info: the probe (exact frame count).
+        frames: the sampled frames, ``(T, H, W, 3)`` uint8 with their times (s).
+        grid_image: the grid view, when ``AskConfig.grid > 0``.
+        frame_embeddings: ``(T, D)`` L2-normalised frame embeddings.
+        grid_embedding: ``(1, D)`` embedding of the grid view, or ``None``.
+    """
+
+    info: VideoInfo
+    frames: FrameBatch
+    grid_image: GridImage | None
+    frame_embeddings: torch.Tensor
+    grid_embedding: torch.Tensor | None
+
+
+@dataclass(frozen=True)
 class _Scores:
     """Intermediate scores: ``probs`` (C,), ``top`` (k,) frame rows, ``saliency`` and
     ``relevance`` (T,), ``frame_probs`` (k, C)."""
@@ -141,6 +161,8 @@ class AskPipeline:
         encoder: any :class:`~videoqa.encoders.base.ImageTextEncoder`.
         config: pipeline options.
         answer_vocabulary: open-ended candidates; ``None`` loads the bundled list.
+        cache_size: how many prepared videos (decoded frames + embeddings) to keep, so
+            several questions about one video decode and encode it once (0: no cache).
 
     Raises (from :meth:`__call__`):
         VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: bad video input.
@@ -152,8 +174,11 @@ class AskPipeline:
         encoder: ImageTextEncoder,
         config: AskConfig | None = None,
         answer_vocabulary: Sequence[str] | None = None,
+        cache_size: int = 8,
     ) -> None:
         self.encoder = encoder
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, int, int], PreparedVideo] = OrderedDict()
         self.config = config or AskConfig()
         self._vocabulary = list(answer_vocabulary) if answer_vocabulary is not None else None
         self._vocab_embeddings: torch.Tensor | None = None
@@ -173,8 +198,35 @@ class AskPipeline:
             :class:`AskRun` with the :class:`AskResult` and the sampled frames.
         """
         question, choices = _check_inputs(question, choices)
-        cfg, timer = self.config, _Timer()
+        timer = _Timer()
         start = time.perf_counter()
+        prepared = self.prepare(video, timer)
+        result = self._answer(question, choices, prepared, timer)
+        result.timings["total"] = time.perf_counter() - start
+        return AskRun(result=result, frames=prepared.frames, grid_image=prepared.grid_image)
+
+    def prepare(self, video: str | Path, timer: _Timer | None = None) -> PreparedVideo:
+        """Probe, sample, decode and encode ``video`` once; later questions about the same
+        unchanged file (same path, size and modification time) reuse the result from an
+        LRU cache of ``cache_size`` videos.
+
+        Raises:
+            VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: bad video input.
+        """
+        timer = timer or _Timer()
+        key = _file_key(video)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        prepared = self._prepare(video, timer)
+        if self.cache_size > 0:
+            self._cache[key] = prepared
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return prepared
+
+    def _prepare(self, video: str | Path, timer: _Timer) -> PreparedVideo:
+        cfg, enc = self.config, self.encoder
         with VideoReader(video) as reader:
             with timer.stage("probe"):
                 reader.frame_times()
@@ -189,36 +241,34 @@ class AskPipeline:
                 batch, grid_batch = _decode(
                     reader, times, grid_times, decode_size(info, cfg.max_side)
                 )
-        grid_image = None
+        grid_image = grid_emb = None
         if grid_batch is not None:
             with timer.stage("grid"):
                 grid_image = compose_grid(
                     grid_batch.frames, grid_batch.times, grid=cfg.grid, size=cfg.grid_size
                 )
-        result = self._answer(question, choices, info, batch, grid_image, timer)
-        result.timings["total"] = time.perf_counter() - start
-        return AskRun(result=result, frames=batch, grid_image=grid_image)
+        with timer.stage("encode_frames"):
+            frame_emb = enc.encode_images(batch.frames, batch_size=cfg.batch_size)
+            if grid_image is not None:
+                grid_emb = enc.encode_images(grid_image.image[None])
+        return PreparedVideo(info, batch, grid_image, frame_emb, grid_emb)
 
     def _answer(
         self,
         question: str,
         choices: list[str] | None,
-        info: VideoInfo,
-        batch: FrameBatch,
-        grid_image: GridImage | None,
+        prepared: PreparedVideo,
         timer: _Timer,
     ) -> AskResult:
         cfg, enc = self.config, self.encoder
-        with timer.stage("encode_frames"):
-            frame_emb = enc.encode_images(batch.frames, batch_size=cfg.batch_size)
-            grid_emb = enc.encode_images(grid_image.image[None]) if grid_image is not None else None
+        frame_emb, grid_emb = prepared.frame_embeddings, prepared.grid_embedding
         with timer.stage("encode_text"):
             question_emb = enc.encode_texts([question])
             candidates, cand_emb = self._candidates(question, choices)
         with timer.stage("localize"):
             relevance = enc.similarity_logits(frame_emb, question_emb)[:, 0]
             saliency = torch.softmax(relevance, dim=0)
-            k = min(cfg.top_k, len(batch))
+            k = min(cfg.top_k, len(prepared.frames))
             top = torch.topk(saliency, k).indices
             weights = saliency[top] / saliency[top].sum()
         with timer.stage("answer"):
@@ -230,9 +280,7 @@ class AskPipeline:
             probs = torch.softmax(logits, dim=0)
             frame_probs = torch.softmax(per_frame, dim=1)
         scores = _Scores(probs, top, saliency, relevance, frame_probs)
-        return self._build_result(
-            question, choices, candidates, scores, info, batch, grid_image, timer
-        )
+        return self._build_result(question, choices, candidates, scores, prepared, timer)
 
     def _candidates(
         self, question: str, choices: list[str] | None
@@ -252,12 +300,10 @@ class AskPipeline:
         choices: list[str] | None,
         candidates: list[str],
         scores: _Scores,
-        info: VideoInfo,
-        batch: FrameBatch,
-        grid_image: GridImage | None,
+        prepared: PreparedVideo,
         timer: _Timer,
     ) -> AskResult:
-        cfg = self.config
+        cfg, batch = self.config, prepared.frames
         probs, saliency, relevance = scores.probs, scores.saliency, scores.relevance
         if choices is not None:
             shown = list(range(len(candidates)))
@@ -290,7 +336,7 @@ class AskPipeline:
             open_ended=choices is None,
             evidence=evidence,
             sampled_times=[float(t) for t in batch.times],
-            video=info,
+            video=prepared.info,
             model=ModelInfo(
                 name=enc.name,
                 arch=type(enc).__name__,
@@ -299,7 +345,7 @@ class AskPipeline:
             ),
             pretrained=enc.pretrained,
             sampler=cfg.sampler,
-            grid=_grid_info(grid_image, cfg.grid_size),
+            grid=_grid_info(prepared.grid_image, cfg.grid_size),
             timings=dict(timer.timings),
         )
 
@@ -318,6 +364,20 @@ def _check_inputs(question: str, choices: Sequence[str] | None) -> tuple[str, li
     if len(set(cleaned)) != len(cleaned):
         raise UsageError(f"duplicate choices: {cleaned}")
     return question, cleaned
+
+
+def _file_key(video: str | Path) -> tuple[str, int, int]:
+    """Cache key of a video file: resolved path, size (bytes), modification time (ns).
+
+    Raises:
+        VideoNotFoundError: the file does not exist.
+    """
+    path = Path(video)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise VideoNotFoundError(f"video not found: {path}", str(path)) from None
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 def _decode(
