@@ -12,9 +12,10 @@ Each line (:class:`PredictionRecord`) is readable by
 index for multiple choice, the answer text for open-ended questions) plus the answer
 text, the probabilities, and the evidence times (seconds) the answer rests on.
 
-Cost: the answerer decodes the sampled frames and encodes them for every question, so a
-video with ``q`` questions is decoded and encoded ``q`` times (NExT-QA val: 4,996
-questions over 570 videos, ~8.8 per video). Questions are answered in file order.
+Cost: questions are answered grouped by video (stable order within a video), and
+:class:`~videoqa.pipelines.ask.AskPipeline` keeps recently prepared videos (decoded
+frames and their embeddings) in an LRU cache, so a video with ``q`` questions is decoded
+and encoded once, not ``q`` times (NExT-QA val: 4,996 questions over 570 videos).
 """
 
 from __future__ import annotations
@@ -243,6 +244,8 @@ def run_predictions(
         raise UsageError(f"{benchmark.name}: a model run answers questions; this is not a QA set")
     resume = read_done(out, model)
     todo = [s for s in benchmark.samples if s.qid not in resume.done]
+    first_seen = {vid: i for i, vid in reversed(list(enumerate(s.video_id for s in todo)))}
+    todo.sort(key=lambda s: first_seen[s.video_id])
     total = len(benchmark.samples)
     errors: list[RunError] = []
     bad_videos: dict[str, str] = {}
