@@ -1,0 +1,61 @@
+"""``videoqa synth``: generate the synthetic fine-grained VideoQA benchmark."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from videoqa.cli._common import print_json, stderr, user_errors
+
+EXIT_USAGE = 2
+
+
+def synth_command(
+    out: Path = typer.Option(..., "--out", help="Output folder (created)."),
+    videos: int = typer.Option(100, "--videos", help="Number of videos over all splits."),
+    seed: int = typer.Option(0, "--seed", help="Base seed: same seed, same files."),
+    frames: int = typer.Option(64, "--frames", help="Frames per video."),
+    size: int = typer.Option(112, "--size", help="Frame width = height in pixels (even)."),
+    fps: float = typer.Option(16.0, "--fps", help="Frames per second."),
+    workers: int = typer.Option(0, "--workers", help="Worker processes (0 = one per CPU)."),
+    no_videos: bool = typer.Option(
+        False, "--no-videos", help="Write scene graphs and questions only (no MP4 encoding)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON only."),
+) -> None:
+    """Generate videos, scene graphs and balanced questions (train/val/test/comp splits)."""
+    from videoqa.synth.config import SynthConfig
+    from videoqa.synth.generate import generate_dataset
+
+    try:
+        cfg = SynthConfig(videos=videos, seed=seed, frames=frames, size=size, fps=fps)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        stderr.print(
+            f"[bold red]error:[/] {where + ': ' if where else ''}{message}", highlight=False
+        )
+        raise typer.Exit(code=EXIT_USAGE) from None
+    start = time.perf_counter()
+    with user_errors():
+        report = generate_dataset(out, cfg, workers=workers or None, write_videos=not no_videos)
+    seconds = time.perf_counter() - start
+    if as_json:
+        print_json(report)
+        return
+    table = Table(title=f"{out} (seed {seed}, {seconds:.1f} s)")
+    for col in ("split", "videos", "questions", "frame questions"):
+        table.add_column(col)
+    for name, split in report.splits.items():
+        table.add_row(name, str(split.videos), str(split.questions), str(split.frame_questions))
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("synth")(synth_command)
