@@ -8,8 +8,6 @@ Importing this package registers every loader::
     bench = load_dataset("nextqa-mc", "val.csv", video_root="NExTVideo")
 """
 
-import importlib.util
-
 from videoqa.data import (  # noqa: F401  (imported to register the loaders)
     activitynet_qa,
     agqa,
@@ -21,6 +19,7 @@ from videoqa.data import (  # noqa: F401  (imported to register the loaders)
     nextqa,
     qvhighlights,
     star,
+    synthetic,
     tvqa,
 )
 from videoqa.data.registry import DATASETS, list_datasets, load_dataset
@@ -30,11 +29,6 @@ from videoqa.data.vocabulary import (
     answer_vocabulary,
     to_multiple_choice,
 )
-
-# The synthetic benchmark generator lives in its own module (another component);
-# register it too once it is there.
-if importlib.util.find_spec("videoqa.data.synthetic") is not None:
-    importlib.import_module("videoqa.data.synthetic")
 
 __all__ = [
     "DATASETS",
