@@ -13,6 +13,7 @@ import typer
 COMMAND_MODULES: list[str] = [
     "videoqa.cli.probe",
     "videoqa.cli.ask",
+    "videoqa.cli.quality",
     "videoqa.cli.synth",
     "videoqa.cli.eval",
 ]
