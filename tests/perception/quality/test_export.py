@@ -39,8 +39,8 @@ def test_conversation_golden_for_a_blurred_video():
     text = _text(turns)
     assert text[1] == "The quality of the video is poor."  # 5 - 0.8 * 4 = 1.8
     assert text[3] == "The most visible problem is strong blur."
-    assert text[6] == "How would you rate the sharpness of the video?"
-    assert text[7] == "The sharpness is poor."
+    assert text[6] == "How would you rate the video in terms of sharpness?"
+    assert text[7] == "In terms of sharpness, the video is poor."
 
 
 def test_conversation_for_a_pristine_video():
@@ -58,8 +58,11 @@ def test_export_writes_llava_records(work, tmp_path):
     rec = records[1]
     assert rec["id"] == "blur4" and rec["video"] == "videos/blur4.mp4"
     assert rec["label"] == {"kind": "blur", "level": 4, "source": "carphone"}
-    assert len(rec["keyframe_times"]) == 3  # 2.2 s at 1 fps
-    assert len(rec["motion_spans"]) == 3 and rec["motion_spans"][0][0] == 0.0
+    # 2.2 s at 1 fps: ticks at 0, 1, 2 s; the last unit (0.2 s) joins the one before,
+    # as in the feature extractor
+    assert rec["keyframe_times"] == [0.0, pytest.approx(1001 * 29 / 30000, abs=1e-4)]
+    assert len(rec["motion_spans"]) == 2 and rec["motion_spans"][0][0] == 0.0
+    assert rec["motion_spans"][1][1] == pytest.approx(66 * 1001 / 30000, abs=1e-3)
     assert rec["conversations"][0]["value"].startswith("<video>\n")
 
 
@@ -67,7 +70,7 @@ def test_export_can_interleave_placeholders(work, tmp_path):
     out = tmp_path / "inter.json"
     export_instructions(work, out, interleave=True)
     first = json.loads(out.read_text())[0]["conversations"][0]["value"]
-    assert first.startswith("<keyframe><motion>" * 3 + "\n")
+    assert first.startswith("<keyframe><motion>" * 2 + "\n")
 
 
 def test_export_needs_a_manifest(tmp_path):

@@ -76,3 +76,39 @@ def test_split_units_rejects_a_broken_sequence(pristine_features):
         split_units(TokenSequence(seq.tokens[1:]))
     with pytest.raises(ValueError):
         placeholder_text(0)
+
+
+def _write(path, frames: int, size: int) -> None:
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        rng = np.random.default_rng(0)
+        for i in range(frames):
+            img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_single_frame_video_gives_one_unit(tmp_path):
+    path = tmp_path / "one.mp4"
+    _write(path, 1, 32)
+    feats = extract_quality_features(path)
+    assert len(feats.units) == 1
+    assert feats.units[0].motion.frame_diff == 0.0  # no step between frames
+    assert np.all(np.isfinite(feats.matrix()))
+
+
+def test_tiny_frames_are_unsupported(tmp_path):
+    from videoqa.errors import UnsupportedVideoError
+
+    path = tmp_path / "tiny.mp4"
+    _write(path, 3, 8)
+    with pytest.raises(UnsupportedVideoError):
+        extract_quality_features(path)

@@ -20,11 +20,13 @@ import numpy as np
 
 from videoqa.perception.quality.assess import DISTORTION_DESCRIPTIONS, quality_label
 from videoqa.perception.quality.distort import DISTORTION_KINDS, DistortionKind
+from videoqa.perception.quality.features import unit_bounds
 from videoqa.perception.quality.model import DIMENSIONS
+from videoqa.perception.quality.motion import nominal_frame_duration
 from videoqa.perception.quality.questions import dimension_of
 from videoqa.perception.quality.tokens import VIDEO_PLACEHOLDER, placeholder_text
 from videoqa.perception.quality.train import LabeledVideo, read_manifest, score_targets
-from videoqa.video.reader import probe
+from videoqa.video.reader import VideoReader
 from videoqa.video.samplers import VideoTiming, sample_times
 
 SEVERITY = ("slight", "mild", "moderate", "strong", "severe")
@@ -75,10 +77,11 @@ def conversation(video: LabeledVideo, rng: np.random.Generator) -> list[dict[str
     names = list(DIMENSIONS)
     dim = dimension_of(video.kind.value) or names[int(rng.integers(len(names)))]
     dim_score = float(targets[1 + names.index(dim)])
+    name = dim.replace("_", " ")
     turns.append(
         (
-            f"How would you rate the {dim.replace('_', ' ')} of the video?",
-            f"The {dim.replace('_', ' ')} is {quality_label(dim_score)}.",
+            f"How would you rate the video in terms of {name}?",
+            f"In terms of {name}, the video is {quality_label(dim_score)}.",
         )
     )
     out = []
@@ -104,10 +107,13 @@ def instruction_record(
     Raises:
         VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: unreadable video.
     """
-    info = probe(video.path)
-    keys = sample_times("fps", VideoTiming.from_info(info), 0, rate=1.0)
-    bounds = list(np.maximum(keys - 0.5 / info.fps, 0.0)) + [info.duration]
-    bounds[0] = 0.0
+    with VideoReader(video.path) as reader:
+        times = reader.frame_times()
+        info = reader.info
+        ticks = sample_times("fps", VideoTiming.from_info(info), 0, rate=1.0)
+        keys = times[reader.index_at(ticks)]
+    bounds = unit_bounds(keys, nominal_frame_duration(times, info.fps), info.duration)
+    keys = keys[: len(bounds) - 1]
     turns = conversation(video, rng)
     prefix = placeholder_text(len(keys)) if interleave else VIDEO_PLACEHOLDER
     turns[0] = {"from": "human", "value": f"{prefix}\n{turns[0]['value']}"}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from videoqa.errors import UnsupportedVideoError
 from videoqa.perception.quality.motion import (
     MOTION_HEIGHT,
     FrameSteps,
@@ -37,6 +38,9 @@ from videoqa.video.types import VideoInfo
 
 KEYFRAME_RATE = 1.0
 """Keyframes per second (the VQA² sampling)."""
+
+MIN_SIDE = 16
+"""Smallest frame side the spatial measures accept, pixels."""
 
 MIN_UNIT_SECONDS = 0.5
 """A last unit shorter than this joins the one before it, seconds."""
@@ -94,10 +98,17 @@ class VideoQualityFeatures:
         return np.stack([u.vector() for u in self.units])
 
 
-def _unit_bounds(key_times: np.ndarray, frame_duration: float, duration: float) -> np.ndarray:
-    """``(U + 1,)`` unit boundaries: each keyframe's frame start, then the video end.
+def unit_bounds(key_times: np.ndarray, frame_duration: float, duration: float) -> np.ndarray:
+    """Unit boundaries, seconds: each keyframe's frame start, then the video end.
 
-    A last unit shorter than :data:`MIN_UNIT_SECONDS` is merged into the previous one.
+    Args:
+        key_times: ``(K,)`` presentation times of the keyframes, seconds, increasing.
+        frame_duration: nominal frame duration, seconds.
+        duration: video duration, seconds.
+
+    Returns:
+        ``(U + 1,)`` boundaries, ``U = K`` or ``K - 1``: a last unit shorter than
+        :data:`MIN_UNIT_SECONDS` is merged into the previous one.
     """
     starts = np.maximum(key_times - 0.5 * frame_duration, 0.0)
     starts[0] = 0.0
@@ -144,7 +155,7 @@ def extract_quality_features(
     Raises:
         VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: the video cannot
             be read (from :class:`~videoqa.video.reader.VideoReader`).
-        ValueError: frames smaller than 16x16 pixels.
+        UnsupportedVideoError: frames smaller than 16x16 pixels.
     """
     began = time.perf_counter()
     with VideoReader(path) as reader:
@@ -154,9 +165,15 @@ def extract_quality_features(
         key_times = sample_times("fps", VideoTiming.from_info(info), 0, rate=rate)
         keyframes = reader.read_at(key_times)
         height, width = keyframes.frames.shape[1:3]
+        if min(height, width) < MIN_SIDE:
+            raise UnsupportedVideoError(
+                f"frames of {width}x{height} pixels are too small for quality analysis "
+                f"(at least {MIN_SIDE}x{MIN_SIDE})",
+                str(path),
+            )
         steps = _all_steps(reader, motion_size(width, height, motion_height), chunk_frames)
     repeats = repeated_steps(steps, 1.0 / frame_duration)
-    bounds = _unit_bounds(keyframes.times, frame_duration, info.duration)
+    bounds = unit_bounds(keyframes.times, frame_duration, info.duration)
     units = []
     for i in range(len(bounds) - 1):
         units.append(
