@@ -27,6 +27,8 @@ demo: install
 	$(BIN)/videoqa ask "$$($(BIN)/videoqa samples bikes)" "what are the people doing?" \
 		--choices "riding bicycles" "swimming in a pool" "cooking food" "playing the piano" \
 		--frames 16 --top-k 4 --grid 3 --save-evidence $(DEMO_OUT)
+	$(BIN)/videoqa ask "$$($(BIN)/videoqa samples carphone_distorted)" "what distortion is most visible?" \
+		--save-evidence $(DEMO_OUT)/quality
 
 test: dev
 	$(BIN)/python -m pytest -q

@@ -140,3 +140,12 @@ def test_samples_lists_the_real_videos():
     result = runner.invoke(app, ["samples"])
     assert result.exit_code == 0
     assert "bikes" in result.stdout and "carphone_distorted" in result.stdout
+
+
+def test_quality_question_takes_the_quality_route(sample_videos, tmp_path):
+    args = ["ask", str(sample_videos["carphone_distorted"]), "what distortion is most visible?"]
+    out = _json(runner.invoke(app, [*args, "--save-evidence", str(tmp_path), "--json"]))
+    assert out["route"] == "quality" and out["answer"] == "compression"
+    assert out["pretrained"] is True and out["warnings"] == []
+    for item in out["evidence"]:
+        assert item["facts"] and (tmp_path / item["image"]).is_file()

@@ -42,29 +42,41 @@ def ask_command(
     save_evidence: Path = typer.Option(
         None, "--save-evidence", help="Write evidence frames, grid and result.json here."
     ),
+    route: str = typer.Option(
+        "auto", "--route", help="auto | visual | quality: which path answers (auto recognizes)."
+    ),
+    semantic_routing: bool = typer.Option(
+        False, "--semantic-routing", help="Let a sentence model recognize quality questions too."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON only (stdout)."),
 ) -> None:
     """Answer QUESTION about VIDEO; multiple choice with --choices, open-ended otherwise."""
     choices = _gather_choices(ctx, choices)
-    from videoqa.pipelines.ask import AskConfig, AskPipeline, AskRun
+    from videoqa.pipelines.ask import AskConfig, AskRun
     from videoqa.pipelines.evidence import save_evidence as write_evidence
-    from videoqa.pipelines.models import resolve_encoder
-    from videoqa.pipelines.vocabulary import load_answer_vocabulary
+    from videoqa.pipelines.router import answer_quality, wants_quality
 
     with user_errors():
-        options = {"rate": rate} if sampler == "fps" else {}
-        config = AskConfig(
-            frames=frames, sampler=sampler, sampler_options=options, top_k=top_k, grid=grid
-        )
-        vocabulary = load_answer_vocabulary(answers) if answers else None
-        with stderr.status(f"loading model {model}"):
-            resolved = resolve_encoder(model)
-        for warning in resolved.warnings:
-            stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-        pipeline = AskPipeline(resolved.encoder, config, vocabulary)
-        with stderr.status(f"answering on {video.name}"):
-            run = pipeline(video, question, choices)
-        result = run.result.model_copy(update={"warnings": resolved.warnings})
+        if wants_quality(question, route, semantic_routing):
+            with stderr.status(f"assessing the quality of {video.name}"):
+                run = answer_quality(video, question, choices)
+            warnings: list[str] = []
+        else:
+            run, warnings = _visual_run(
+                video,
+                question,
+                choices,
+                model,
+                answers,
+                AskConfig(
+                    frames=frames,
+                    sampler=sampler,
+                    top_k=top_k,
+                    grid=grid,
+                    sampler_options={"rate": rate} if sampler == "fps" else {},
+                ),
+            )
+        result = run.result.model_copy(update={"warnings": warnings})
         if save_evidence is not None:
             run = AskRun(result=result, frames=run.frames, grid_image=run.grid_image)
             result = write_evidence(run, save_evidence)
@@ -74,6 +86,22 @@ def ask_command(
         print_json(result)
     else:
         _print_result(result)
+
+
+def _visual_run(video, question, choices, model, answers, config):
+    """Answer with the image–text pipeline; returns the run and the model warnings."""
+    from videoqa.pipelines.ask import AskPipeline
+    from videoqa.pipelines.models import resolve_encoder
+    from videoqa.pipelines.vocabulary import load_answer_vocabulary
+
+    vocabulary = load_answer_vocabulary(answers) if answers else None
+    with stderr.status(f"loading model {model}"):
+        resolved = resolve_encoder(model)
+    for warning in resolved.warnings:
+        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    pipeline = AskPipeline(resolved.encoder, config, vocabulary)
+    with stderr.status(f"answering on {video.name}"):
+        return pipeline(video, question, choices), resolved.warnings
 
 
 def _gather_choices(ctx: typer.Context, choices: list[str] | None) -> list[str] | None:
@@ -102,6 +130,8 @@ def _print_result(result) -> None:
     console.print(
         f"[bold green]A:[/] {result.answer}  (p={result.probabilities[result.answer_index]:.3f}){flag}"
     )
+    if result.explanation:
+        console.print(f"   {result.explanation}")
     table = Table("choice", "probability", title="candidates")
     for choice, p in zip(result.choices, result.probabilities, strict=True):
         table.add_row(choice, f"{p:.3f}")

@@ -74,6 +74,8 @@ class AskResult(BaseModel):
         question: the question as asked.
         answer: the chosen answer text.
         answer_index: index of ``answer`` in ``choices``.
+        explanation: a sentence stating the answer in context, when the path that
+            answered phrases one (e.g. ``"fair (3.04 / 5)"`` for a quality rating).
         choices: the candidates scored: the user's choices for multiple choice, the
             top-k answers of the answer vocabulary for open-ended questions.
         probabilities: aligned with ``choices``. For multiple choice they sum to 1; for
@@ -98,6 +100,7 @@ class AskResult(BaseModel):
     question: str
     answer: str
     answer_index: int
+    explanation: str | None = None
     choices: list[str]
     probabilities: list[float]
     open_ended: bool

@@ -1,0 +1,161 @@
+"""Route a question to the path that can answer it: video quality (VQA²) or visual.
+
+Quality questions ("is the video blurry?", "rate the overall quality", "what distortion
+is most visible?", "when does the quality drop?") are recognized by
+:func:`~videoqa.perception.quality.recognize_question` (a lexicon, optionally backed by
+sentence-embedding similarity) and answered from quality perception (VQA², stages 1–3);
+every other question goes to the visual :class:`~videoqa.pipelines.ask.AskPipeline`.
+Both paths return the same typed :class:`~videoqa.pipelines.ask.AskRun`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from videoqa.errors import UsageError
+from videoqa.perception.quality import QualityAnswer, answer_from_report, assess_video
+from videoqa.perception.quality.model import QualityModel, load_default_model
+from videoqa.perception.quality.questions import recognize_question
+from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
+from videoqa.video.reader import VideoReader
+from videoqa.video.types import FrameBatch, VideoInfo
+
+ROUTES = ("auto", "visual", "quality")
+QUALITY_MODEL_NAME = "videoqa-quality (VQA² stages 1-2, trained on synthesized distortions)"
+
+
+def wants_quality(question: str, route: str = "auto", use_embeddings: bool = False) -> bool:
+    """Whether ``question`` goes to the quality path under ``route``.
+
+    Args:
+        route: ``auto`` (recognize), ``visual`` or ``quality`` (force).
+        use_embeddings: let the sentence model judge questions the lexicon does not
+            recognize (loads the bundled MiniLM model, about 5 s the first time).
+
+    Raises:
+        UsageError: unknown route.
+    """
+    if route not in ROUTES:
+        raise UsageError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}")
+    if route != "auto":
+        return route == "quality"
+    return recognize_question(question, use_embeddings=use_embeddings).is_quality
+
+
+def answer_quality(
+    video: str | Path,
+    question: str,
+    choices: Sequence[str] | None = None,
+    model: QualityModel | None = None,
+) -> AskRun:
+    """Answer a quality question with VQA² perception, as an :class:`AskRun`.
+
+    Evidence items are the seconds the answer rests on: ``time`` is the start of the
+    second (s), ``score`` its badness ``(5 - q) / 4`` in [0, 1] for a quality score
+    ``q`` on the 1–5 scale, and ``facts`` what was measured there.
+
+    Raises:
+        UsageError: empty question or fewer than two choices.
+        VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: unreadable video.
+        ModelUnavailableError: the shipped quality model is missing.
+    """
+    if not question.strip():
+        raise UsageError("the question is empty")
+    if choices is not None and len(choices) < 2:
+        raise UsageError("multiple choice needs at least two choices")
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    model = model or load_default_model()
+    report = assess_video(video, model)
+    timings["quality_assessment"] = report.compute_seconds
+    intent = recognize_question(question, use_embeddings=False)
+    answer = answer_from_report(report, question, choices, intent if intent.is_quality else None)
+    tick = time.perf_counter()
+    with VideoReader(video) as reader:
+        reader.frame_times()
+        info = reader.info
+        times = [item.time for item in answer.evidence]
+        frames = _evidence_frames(reader, times)
+    timings["decode_evidence"] = time.perf_counter() - tick
+    result = _quality_result(answer, info, frames, [s.keyframe_time for s in report.seconds])
+    result.timings.update(timings)
+    result.timings["total"] = time.perf_counter() - start
+    return AskRun(result=result, frames=frames, grid_image=None)
+
+
+def _evidence_frames(reader: VideoReader, times: Sequence[float]) -> FrameBatch:
+    if not times:
+        empty = np.zeros((0, 1, 1, 3), np.uint8)
+        return FrameBatch(empty, np.zeros(0), np.zeros(0, np.int64))
+    return reader.read_at(np.asarray(times, dtype=np.float64))
+
+
+def _quality_result(
+    answer: QualityAnswer, info: VideoInfo, frames: FrameBatch, keyframe_times: list[float]
+) -> AskResult:
+    evidence = [
+        Evidence(
+            time=item.time,
+            score=float(np.clip((5.0 - item.score) / 4.0, 0.0, 1.0)),
+            frame_index=int(frames.indices[i]),
+            facts=[item.note, f"quality {item.score:.2f}/5 over {item.time:.1f}-{item.end:.1f} s"],
+        )
+        for i, item in enumerate(answer.evidence)
+    ]
+    evidence.sort(key=lambda e: e.score, reverse=True)
+    if answer.answer in answer.choices:
+        index, explanation = answer.choices.index(answer.answer), None
+    else:  # a phrased free answer: report the most probable member of its answer space
+        index, explanation = int(np.argmax(answer.probabilities)), answer.answer
+    return AskResult(
+        question=answer.question,
+        answer=answer.choices[index],
+        answer_index=index,
+        explanation=explanation,
+        choices=answer.choices,
+        probabilities=answer.probabilities,
+        open_ended=False,
+        route="quality",
+        evidence=evidence,
+        sampled_times=keyframe_times,
+        video=info,
+        model=ModelInfo(name=QUALITY_MODEL_NAME, arch="QualityModel", pretrained=True),
+        pretrained=True,
+        sampler="fps",
+    )
+
+
+class QuestionRouter:
+    """Answer any question: quality questions by VQA² perception, others visually.
+
+    Args:
+        visual: a factory returning the visual answerer (called lazily, so a quality
+            question never loads an image–text encoder), e.g. ``lambda: AskPipeline(enc)``.
+        route: ``auto``, ``visual`` or ``quality``.
+        use_embeddings: see :func:`wants_quality`.
+    """
+
+    def __init__(
+        self,
+        visual: Callable[[], Callable[..., AskRun]],
+        route: str = "auto",
+        use_embeddings: bool = False,
+    ) -> None:
+        self._visual_factory = visual
+        self._visual: Callable[..., AskRun] | None = None
+        self.route = route
+        self.use_embeddings = use_embeddings
+
+    def __call__(
+        self, video: str | Path, question: str, choices: Sequence[str] | None = None
+    ) -> AskRun:
+        if wants_quality(question, self.route, self.use_embeddings):
+            return answer_quality(video, question, choices)
+        if self._visual is None:
+            self._visual = self._visual_factory()
+        return self._visual(video, question, choices)
