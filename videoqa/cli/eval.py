@@ -38,7 +38,11 @@ def eval_command(
         None, "--predictions", "-p", help="Prediction file to score (JSON / JSON lines)."
     ),
     model: str = typer.Option(
-        None, "--model", "-m", help="Answer the questions with this model, then score."
+        None,
+        "--model",
+        "-m",
+        help="Answer the questions with this model (MOS tables: 'default' or a quality "
+        "model file), then score.",
     ),
     video_root: Path = typer.Option(None, "--video-root", help="Folder of the videos."),
     mapping: Path = typer.Option(None, "--mapping", help="Video id → relative path file."),
@@ -77,7 +81,10 @@ def eval_command(
                 highlight=False,
             )
         summary = None
-        if model is not None:
+        if model is not None and _is_quality_table(bench):
+            predictions = out or _default_out(dataset, bench.split, model)
+            summary = _run_quality(bench, model, predictions)
+        elif model is not None:
             _check_model_run(bench, video_root, sampler)
             vocabulary = _vocabulary(dataset, train_annotations, options, bench)
             predictions = out or _default_out(dataset, bench.split, model)
@@ -132,6 +139,45 @@ def _check_model_run(bench: Benchmark, video_root: Path | None, sampler: str) ->
     if video_root is not None and not video_root.is_dir():
         raise UsageError(f"--video-root is not a directory: {video_root}")
     SAMPLERS.get(sampler)
+
+
+def _is_quality_table(bench: Benchmark) -> bool:
+    from videoqa.eval import SampleKind, benchmark_kind
+
+    return benchmark_kind(bench) is SampleKind.QUALITY
+
+
+def _run_quality(bench: Benchmark, model: str, out: Path) -> RunSummary:
+    """Score each video with the VQA² quality model (``--model default`` or a
+    ``.safetensors`` file written by ``videoqa quality-train``)."""
+    from videoqa.eval.quality_runner import run_quality_predictions
+    from videoqa.perception.quality import assess_video
+    from videoqa.perception.quality.model import QualityModel, load_default_model
+
+    quality_model = load_default_model() if model == "default" else QualityModel.load(model)
+    with Progress(
+        TextColumn("scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+    ) as progress:
+        task = progress.add_task("scoring", total=len(bench.samples))
+        summary = run_quality_predictions(
+            bench,
+            lambda path: assess_video(path, quality_model).score,
+            out,
+            model=model,
+            on_step=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    stderr.print(
+        f"{summary.written} scored, {summary.skipped} already in {out.name}, "
+        f"{len(summary.errors)} error(s) in {summary.seconds:.1f} s",
+        highlight=False,
+    )
+    for error in summary.errors[:5]:
+        stderr.print(f"[red]error:[/] {error}", highlight=False)
+    return summary
 
 
 def _default_out(dataset: str, split: str, model: str) -> Path:

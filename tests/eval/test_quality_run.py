@@ -1,0 +1,61 @@
+"""The model-run mode of ``videoqa eval`` on a MOS table: VQA² scores each video."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from videoqa.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def mos_table(tmp_path, sample_videos):
+    rows = [
+        "video,mos",
+        "carphone_pristine,4.5",
+        "carphone_distorted,2.0",
+        "bikes,4.0",
+        "bigbuckbunny,3.8",
+        "not_there,3.0",
+    ]
+    path = tmp_path / "mos.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path, sample_videos["bikes"].parent
+
+
+def test_scores_every_video_resumably_and_reports_the_missing_one(mos_table, tmp_path):
+    table, root = mos_table
+    out = tmp_path / "scores.jsonl"
+    args = [
+        "eval",
+        "--dataset",
+        "mos-csv",
+        "--annotations",
+        str(table),
+        "--video-root",
+        str(root),
+        "--model",
+        "default",
+        "--out",
+        str(out),
+        "--json",
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["errors"] == 1 and report["missing"] == 1
+    assert {"srcc", "plcc", "krcc", "rmse"} <= {k.lower() for k in report}
+    scores = {r["video_id"]: r["score"] for r in map(json.loads, out.read_text().splitlines())}
+    assert set(scores) == {"carphone_pristine", "carphone_distorted", "bikes", "bigbuckbunny"}
+    assert scores["carphone_pristine"] > scores["carphone_distorted"]
+    assert all(1.0 <= s <= 5.0 for s in scores.values())
+
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0
+    assert "0 scored, 4 already in" in second.stderr
+    assert json.loads(second.stdout) == report
+    assert len(out.read_text().splitlines()) == 4
