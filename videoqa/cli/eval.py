@@ -170,13 +170,7 @@ def _run_quality(bench: Benchmark, model: str, out: Path) -> RunSummary:
             model=model,
             on_step=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    stderr.print(
-        f"{summary.written} scored, {summary.skipped} already in {out.name}, "
-        f"{len(summary.errors)} error(s) in {summary.seconds:.1f} s",
-        highlight=False,
-    )
-    for error in summary.errors[:5]:
-        stderr.print(f"[red]error:[/] {error}", highlight=False)
+    _print_summary(summary, out, "scored")
     return summary
 
 
@@ -239,8 +233,13 @@ def _run_model(
             progress.update(task, completed=done, total=total)
 
         summary = run_predictions(bench, pipeline, out, model=resolved.encoder.name, on_step=step)
+    _print_summary(summary, out, "answered")
+    return summary
+
+
+def _print_summary(summary: RunSummary, out: Path, verb: str) -> None:
     stderr.print(
-        f"{summary.written} answered, {summary.skipped} already in {out.name}, "
+        f"{summary.written} {verb}, {summary.skipped} already in {out.name}, "
         f"{len(summary.errors)} error(s) in {summary.seconds:.1f} s",
         highlight=False,
     )
@@ -248,7 +247,6 @@ def _run_model(
         stderr.print(f"[yellow]removed an incomplete last line from {out.name}[/]")
     for error in summary.errors[:5]:
         stderr.print(f"[red]error:[/] {error}", highlight=False)
-    return summary
 
 
 def _warn_coverage(report: AnyReport) -> None:
