@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from videoqa.data.readers import (
     AnnotationNotFoundError,
     Collector,
+    Record,
     Row,
     RowError,
     iter_csv,
@@ -19,10 +20,12 @@ from videoqa.data.readers import (
     iter_json_lines,
     iter_json_list,
     iter_json_records,
+    load_benchmark,
     read_video_mapping,
     video_index,
     video_path,
 )
+from videoqa.data.schema import QASample
 from videoqa.errors import DataFormatError
 
 
@@ -158,6 +161,51 @@ def test_unique_ids_rename_repeats_with_warnings(tmp_path):
     assert got == ["a", "b", "a#2", "a#3", "a#4"]
     assert [(w.line, w.key) for w in col.warnings] == [(4, "a"), (6, "a")]
     assert "first on line 2" in col.warnings[0].reason and col.warnings[0].source == "f.csv"
+
+
+def test_with_unique_id_renames_a_copy_only_for_repeats(tmp_path):
+    col = Collector("x", tmp_path / "f.json")
+    first = QASample(qid="q", video_id="v", question="?", answer="a")
+    again = QASample(qid="q", video_id="w", question="?", answer="b")
+    assert col.with_unique_id(first, 2) is first
+    renamed = col.with_unique_id(again, 7)
+    assert (renamed.qid, renamed.video_id, again.qid) == ("q#2", "w", "q")
+    assert [(w.line, w.key) for w in col.warnings] == [(7, "q")]
+
+
+def test_load_benchmark_accounts_for_every_record(tmp_path):
+    path = _write(
+        tmp_path, "val.json", '[{"id": "a", "v": "x"},\n{"id": "a", "v": "y"},\n7,\n{"v": "z"}]'
+    )
+
+    def build(rec: Record, collector: Collector) -> QASample:
+        row = Row(rec.value)
+        sample = QASample(qid=row.text("id"), video_id=row.text("v"), question="?", answer="n")
+        return collector.with_unique_id(sample, rec.line)
+
+    bench = load_benchmark(
+        "toy",
+        path,
+        iter_json_list(path),
+        build,
+        sample_type=QASample,
+        pattern="{video_id}.avi",
+        split=None,
+        video_root=tmp_path,
+        mapping={"x": "clips/x"},
+        meta={"k": 1},
+    )
+    assert (bench.name, bench.split, bench.records) == ("toy", "val", 4)
+    assert bench.ids == ["a", "a#2"]
+    assert [(i.line, i.key, i.source) for i in bench.issues] == [
+        (3, None, "val.json"),
+        (4, None, "val.json"),
+    ]
+    assert bench.issues[1].reason == "missing field 'id'"
+    # line 2's renamed id, then line 1 of the mapping warning for video "y"
+    assert [(w.line, w.key) for w in bench.warnings] == [(2, "a"), (1, None)]
+    assert bench.videos["x"].path == tmp_path / "clips" / "x.avi"
+    assert bench.meta == {"source": "val.json", "k": 1}
 
 
 def test_video_paths_patterns_and_mappings(tmp_path):

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from videoqa.data import load_dataset
+from videoqa.data.readers import Record, Row
 from videoqa.data.schema import Benchmark, MomentSample, QASample
 from videoqa.errors import DataFormatError
 from videoqa.eval.predictions import (
     AnswerPrediction,
     PredictionFormat,
+    PredictionRows,
     align_predictions,
     read_moment_predictions,
     read_predictions,
@@ -185,3 +187,25 @@ def test_alignment_of_an_empty_file(tmp_path):
     )
     aligned = align_predictions(read_predictions(_write(tmp_path, "e.json", "{}")), bench)
     assert aligned.pairs == [] and aligned.missing == ["q"] and aligned.unknown == []
+
+
+def test_prediction_rows_first_id_wins_and_bad_rows_are_issues():
+    rows: PredictionRows[AnswerPrediction] = PredictionRows("p.jsonl", lambda p: p.qid, "guess")
+
+    def parse(rec: Record) -> AnswerPrediction:
+        row = Row(rec.value)
+        return AnswerPrediction(qid=row.text("qid"), prediction=row.raw("p"), line=rec.line)
+
+    records = [
+        Record(1, None, {"qid": "a", "p": 1}),
+        Record(2, None, {"qid": "a", "p": 2}),
+        Record(3, None, None, "not valid JSON"),
+        Record(4, None, {"id": 9, "p": 0}),
+        Record(5, None, {"qid": "b", "p": 1.5}),
+    ]
+    kept = [rows.add(rec, parse) for rec in records]
+    assert [k.prediction if k else None for k in kept] == [1, None, None, None, None]
+    assert rows.records == 5 and list(rows.items) == ["a"]
+    assert [(i.line, i.key) for i in rows.issues] == [(2, "a"), (3, None), (4, "9"), (5, "b")]
+    assert rows.issues[0].reason == "second guess for 'a' (first on line 1), ignored"
+    assert rows.issues[1].reason == "not valid JSON" and rows.issues[0].source == "p.jsonl"

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from videoqa.data.readers import Collector, Record, Row, RowError, finish, iter_json_dict
+from videoqa.data.readers import Collector, Record, Row, RowError, iter_json_dict, load_benchmark
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, QASample
 
@@ -41,17 +41,15 @@ def _build(rec: Record, collector: Collector) -> QASample:
     ans_type = row.text("ans_type")
     if ans_type not in AGQA_ANSWER_TYPES:
         raise RowError(f"ans_type {ans_type!r} is not one of {list(AGQA_ANSWER_TYPES)}")
-    base_qid = str(rec.key)
     sample = QASample(
-        qid=base_qid,
+        qid=str(rec.key),
         video_id=row.text("video_id"),
         question=row.text("question"),
         answer=row.text("answer"),
         qtype=ans_type,
         extras=row.rest(*_USED),
     )
-    qid = collector.unique_id(base_qid, rec.line)
-    return sample if qid == base_qid else sample.model_copy(update={"qid": qid})
+    return collector.with_unique_id(sample, rec.line)
 
 
 @DATASETS.register("agqa")
@@ -79,15 +77,14 @@ def load_agqa(
         DataFormatError: missing file, broken JSON, not a JSON object.
     """
     annotations = Path(annotations)
-    collector = Collector("agqa", annotations)
-    samples = collector.build(iter_json_dict(annotations), lambda r: _build(r, collector))
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        "agqa",
+        annotations,
+        iter_json_dict(annotations),
+        _build,
         sample_type=QASample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
     )

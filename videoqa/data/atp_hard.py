@@ -28,9 +28,9 @@ from videoqa.data.readers import (
     Record,
     Row,
     RowError,
-    finish,
     iter_csv,
     iter_json_list,
+    load_benchmark,
     read_text,
     require_columns,
 )
@@ -115,10 +115,9 @@ def load_atp_hard(
     base = load_nextqa("nextqa-mc", Path(nextqa_split), multiple_choice=True)
     by_qid = base.by_id()
     failed = {issue.key: issue for issue in base.issues if issue.key}
-    collector = Collector("atp-hard", annotations)
     chosen: dict[str, int] = {}
 
-    def pick(rec: Record) -> QASample:
+    def pick(rec: Record, collector: Collector) -> QASample:
         qid = rec.value
         if qid in chosen:
             raise RowError(f"id {qid!r} repeated (first on line {chosen[qid]})")
@@ -135,18 +134,17 @@ def load_atp_hard(
             collector.warn(rec.line, f"type {sample.qtype!r} is not causal/temporal", qid)
         return sample
 
-    samples = collector.build(
-        iter_question_ids(annotations), pick, key=lambda v: v if isinstance(v, str) else None
-    )
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        "atp-hard",
+        annotations,
+        iter_question_ids(annotations),
+        pick,
         sample_type=QASample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
+        key=lambda v: v if isinstance(v, str) else None,
         meta={
             "nextqa_split": base.meta["source"],
             "split_questions": len(base),

@@ -30,7 +30,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from videoqa.data.readers import Collector, Record, Row, RowError, finish, iter_json_records
+from videoqa.data.readers import (
+    Collector,
+    Record,
+    Row,
+    RowError,
+    iter_json_records,
+    load_benchmark,
+)
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, QASample
 
@@ -54,13 +61,13 @@ def _interval(row: Row) -> tuple[tuple[float, float], bool]:
 
 def _build(rec: Record, collector: Collector) -> QASample:
     row = Row(rec.value)
-    base_qid = row.text("qid", "question_id")
+    qid = row.text("qid", "question_id")
     interval, from_fields = _interval(row)
     if interval[0] < 0:
         raise RowError(f"interval starts before 0 s: {interval}")
     qtype = row.text("type")
     sample = QASample(
-        qid=base_qid,
+        qid=qid,
         video_id=row.text("video_id"),
         question=row.text("question"),
         answer=row.text("answer"),
@@ -68,10 +75,10 @@ def _build(rec: Record, collector: Collector) -> QASample:
         interval=interval,
         extras=row.rest(*_USED, *(_USED_SPAN if from_fields else ())),
     )
-    qid = collector.unique_id(base_qid, rec.line)
+    sample = collector.with_unique_id(sample, rec.line)
     if qtype not in MOMA_QA_TYPES:
-        collector.warn(rec.line, f"unknown question type {qtype!r}, kept as is", qid)
-    return sample if qid == base_qid else sample.model_copy(update={"qid": qid})
+        collector.warn(rec.line, f"unknown question type {qtype!r}, kept as is", sample.qid)
+    return sample
 
 
 @DATASETS.register("moma-qa")
@@ -98,15 +105,14 @@ def load_moma_qa(
         DataFormatError: missing file, broken JSON array, or no JSON line.
     """
     annotations = Path(annotations)
-    collector = Collector("moma-qa", annotations)
-    samples = collector.build(iter_json_records(annotations), lambda r: _build(r, collector))
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        "moma-qa",
+        annotations,
+        iter_json_records(annotations),
+        _build,
         sample_type=QASample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
     )

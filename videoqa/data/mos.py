@@ -28,8 +28,8 @@ from videoqa.data.readers import (
     Record,
     Row,
     RowError,
-    finish,
     iter_csv,
+    load_benchmark,
     require_columns,
 )
 from videoqa.data.registry import DATASETS
@@ -111,10 +111,9 @@ def load_mos_csv(
     video_col, mos_col, std_col = _columns(
         header, annotations, video_column, mos_column, std_column
     )
-    collector = Collector("mos-csv", annotations)
     seen: dict[str, int] = {}
 
-    def build(rec: Record) -> QualitySample:
+    def build(rec: Record, _: Collector) -> QualitySample:
         row = Row(rec.value)
         name = row.text(video_col)
         sample = QualitySample(
@@ -128,16 +127,17 @@ def load_mos_csv(
         seen[name] = rec.line
         return sample
 
-    samples = collector.build(records, build, key=lambda v: _cell(v, video_col))
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        "mos-csv",
+        annotations,
+        records,
+        build,
         sample_type=QualitySample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
+        key=lambda v: _cell(v, video_col),
         meta={"columns": {"video": video_col, "mos": mos_col, "std": std_col}},
     )
 

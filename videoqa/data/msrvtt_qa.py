@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from videoqa.data.readers import Collector, Record, Row, finish, iter_json_list
+from videoqa.data.readers import Collector, Record, Row, iter_json_list, load_benchmark
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, QASample
 
@@ -36,18 +36,17 @@ def question_word_type(question: str) -> str:
 
 def _build(rec: Record, collector: Collector, video_name: Callable[[object], str]) -> QASample:
     row = Row(rec.value)
-    base_qid = row.text("id")
+    qid = row.text("id")
     question = row.text("question")
     sample = QASample(
-        qid=base_qid,
+        qid=qid,
         video_id=video_name(row.raw("video_id", "video")),
         question=question,
         answer=row.text("answer"),
         qtype=question_word_type(question),
         extras=row.rest("id", "video_id", "video", "question", "answer"),
     )
-    qid = collector.unique_id(base_qid, rec.line)
-    return sample if qid == base_qid else sample.model_copy(update={"qid": qid})
+    return collector.with_unique_id(sample, rec.line)
 
 
 def load_xu2017_qa(
@@ -73,19 +72,16 @@ def load_xu2017_qa(
         DataFormatError: missing file, broken JSON, not a JSON array.
     """
     annotations = Path(annotations)
-    collector = Collector(name, annotations)
-    samples = collector.build(
-        iter_json_list(annotations), lambda r: _build(r, collector, video_name)
-    )
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        name,
+        annotations,
+        iter_json_list(annotations),
+        lambda rec, collector: _build(rec, collector, video_name),
         sample_type=QASample,
-        annotations=annotations,
+        pattern=pattern,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=pattern,
     )
 
 

@@ -29,8 +29,8 @@ from videoqa.data.readers import (
     Collector,
     Record,
     Row,
-    finish,
     iter_csv,
+    load_benchmark,
     require_columns,
 )
 from videoqa.data.registry import DATASETS
@@ -61,10 +61,10 @@ def nextqa_key(value: Any) -> str | None:
     return None
 
 
-def _build(rec: Record, *, multiple_choice: bool, collector: Collector) -> QASample:
+def _build(rec: Record, collector: Collector, *, multiple_choice: bool) -> QASample:
     row = Row(rec.value)
     video = row.text("video")
-    base_qid = f"{video}_{row.text('qid')}"
+    qid = f"{video}_{row.text('qid')}"
     extras = {c: row.integer(c) for c in _META_COLUMNS if c in row.data}
     if multiple_choice:
         choices: tuple[str, ...] | None = tuple(row.text(f"a{i}") for i in range(NUM_CHOICES))
@@ -73,7 +73,7 @@ def _build(rec: Record, *, multiple_choice: bool, collector: Collector) -> QASam
         choices, answer = None, row.text("answer")
     qtype = row.text("type")
     sample = QASample(
-        qid=base_qid,
+        qid=qid,
         video_id=video,
         question=row.text("question"),
         choices=choices,
@@ -81,10 +81,10 @@ def _build(rec: Record, *, multiple_choice: bool, collector: Collector) -> QASam
         qtype=qtype,
         extras=extras,
     )
-    qid = collector.unique_id(base_qid, rec.line)
+    sample = collector.with_unique_id(sample, rec.line)
     if qtype not in NEXTQA_TYPES or (multiple_choice and qtype == "DB"):
-        collector.warn(rec.line, f"unknown question type {qtype!r}, kept as is", qid)
-    return sample if qid == base_qid else sample.model_copy(update={"qid": qid})
+        collector.warn(rec.line, f"unknown question type {qtype!r}, kept as is", sample.qid)
+    return sample
 
 
 def load_nextqa(
@@ -121,21 +121,17 @@ def load_nextqa(
     if multiple_choice:
         required += [f"a{i}" for i in range(NUM_CHOICES)]
     require_columns(header, required, annotations)
-    collector = Collector(name, annotations)
-    samples = collector.build(
+    return load_benchmark(
+        name,
+        annotations,
         records,
-        lambda rec: _build(rec, multiple_choice=multiple_choice, collector=collector),
-        key=nextqa_key,
-    )
-    return finish(
-        collector,
-        samples,
+        lambda rec, collector: _build(rec, collector, multiple_choice=multiple_choice),
         sample_type=QASample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
+        key=nextqa_key,
         meta={"multiple_choice": multiple_choice},
     )
 

@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from videoqa.data.readers import Collector, Record, Row, RowError, finish, iter_json_lines
+from videoqa.data.readers import (
+    Collector,
+    Record,
+    Row,
+    RowError,
+    iter_json_lines,
+    load_benchmark,
+)
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, MomentSample
 
@@ -55,11 +62,11 @@ def _build(rec: Record, collector: Collector, durations: dict[str, float]) -> Mo
         raise RowError(f"a relevant window ends after the video ({sample.duration} s)")
     if any(c >= sample.num_clips for c in sample.relevant_clip_ids):
         raise RowError(f"a clip id is beyond the {sample.num_clips} clips of the video")
-    qid = collector.unique_id(sample.qid, rec.line)
+    sample = collector.with_unique_id(sample, rec.line)
     known = durations.setdefault(sample.vid, sample.duration)
     if known != sample.duration:
-        collector.warn(rec.line, f"duration {sample.duration} s, elsewhere {known} s", qid)
-    return sample if qid == sample.qid else sample.model_copy(update={"qid": qid})
+        collector.warn(rec.line, f"duration {sample.duration} s, elsewhere {known} s", sample.qid)
+    return sample
 
 
 @DATASETS.register("qvhighlights")
@@ -87,19 +94,16 @@ def load_qvhighlights(
         DataFormatError: missing file, or no line of it is JSON.
     """
     annotations = Path(annotations)
-    collector = Collector("qvhighlights", annotations)
-    durations: dict[str, float] = {}
-    samples = collector.build(
-        iter_json_lines(annotations), lambda r: _build(r, collector, durations)
-    )
-    return finish(
-        collector,
-        samples,
+    durations: dict[str, float] = {}  # filled by _build, row by row
+    return load_benchmark(
+        "qvhighlights",
+        annotations,
+        iter_json_lines(annotations),
+        lambda rec, collector: _build(rec, collector, durations),
         sample_type=MomentSample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
         durations=durations,
     )

@@ -14,6 +14,8 @@ The pieces:
   that is missing or of the wrong type.
 * :class:`Collector` runs a row builder over records and keeps the accounting (samples,
   issues, warnings, duplicate ids) that ends up in a :class:`~videoqa.data.schema.Benchmark`.
+* :func:`load_benchmark` is a whole loader run: records → samples (failed rows as issues)
+  → video index → ``Benchmark``; :func:`finish` is its second half.
 * :func:`video_index` and :func:`read_video_mapping` build the video id → file index
   without touching the disk.
 """
@@ -30,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from videoqa.data.schema import Benchmark, RowIssue, VideoEntry, VideoIndex
 from videoqa.errors import DataFormatError
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseModel)  # a sample model with a ``qid`` field
 
 #: File name endings taken as a complete video file name in mappings and ids.
 VIDEO_SUFFIXES: frozenset[str] = frozenset(
@@ -197,6 +200,24 @@ class _Scanner:
                 f"{self.name}:{self.line_at(self.pos)}: unexpected content after the JSON document"
             )
 
+    def elements(
+        self, brackets: str, expected: str, element: Callable[[], Record]
+    ) -> Iterator[Record]:
+        """The records of the document's one array (``brackets="[]"``) or object
+        (``"{}"``): ``element`` reads each in turn; the separators, the closing bracket and
+        the end of the document are checked here."""
+        if self.skip() != brackets[0]:
+            raise DataFormatError(f"{self.name}: expected {expected}")
+        self.pos += 1
+        if self.skip() == brackets[1]:
+            self.pos += 1
+        else:
+            while True:
+                yield element()
+                if self.expect("," + brackets[1]) == brackets[1]:
+                    break
+        self.end()
+
 
 def iter_json_list(path: Path) -> Iterator[Record]:
     """Records of a file holding one JSON array (each element one record).
@@ -206,19 +227,12 @@ def iter_json_list(path: Path) -> Iterator[Record]:
             that is not an array.
     """
     scan = _Scanner(read_text(path), path.name)
-    if scan.skip() != "[":
-        raise DataFormatError(f"{path.name}: expected a JSON array (a list of records)")
-    scan.pos += 1
-    if scan.skip() == "]":
-        scan.pos += 1
-        scan.end()
-        return
-    while True:
+
+    def element() -> Record:
         line, obj = scan.value()
-        yield Record(line, None, obj)
-        if scan.expect(",]") == "]":
-            break
-    scan.end()
+        return Record(line, None, obj)
+
+    yield from scan.elements("[]", "a JSON array (a list of records)", element)
 
 
 def iter_json_dict(path: Path) -> Iterator[Record]:
@@ -231,23 +245,16 @@ def iter_json_dict(path: Path) -> Iterator[Record]:
             that is not an object.
     """
     scan = _Scanner(read_text(path), path.name)
-    if scan.skip() != "{":
-        raise DataFormatError(f"{path.name}: expected a JSON object keyed by id")
-    scan.pos += 1
-    if scan.skip() == "}":
-        scan.pos += 1
-        scan.end()
-        return
-    while True:
+
+    def member() -> Record:
         line, key = scan.value()
         if not isinstance(key, str):
             raise DataFormatError(f"{path.name}:{line}: broken JSON, object key is not a string")
         scan.expect(":")
         _, obj = scan.value()
-        yield Record(line, key, obj)
-        if scan.expect(",}") == "}":
-            break
-    scan.end()
+        return Record(line, key, obj)
+
+    yield from scan.elements("{}", "a JSON object keyed by id", member)
 
 
 def iter_json_lines(path: Path) -> Iterator[Record]:
@@ -417,6 +424,12 @@ class Collector:
         self._ids[new] = (line, 1)
         self.warn(line, f"duplicate id {qid!r} (first on line {first_line}); renamed {new!r}", qid)
         return new
+
+    def with_unique_id(self, sample: S, line: int) -> S:
+        """``sample`` itself, or a copy whose ``qid`` is renamed by :meth:`unique_id`
+        (with its warning) when the id was already handed out."""
+        qid = self.unique_id(sample.qid, line)
+        return sample if qid == sample.qid else sample.model_copy(update={"qid": qid})
 
     def build(
         self,
@@ -613,4 +626,53 @@ def finish(
         split=split_name(annotations, split),
         videos=videos,
         meta={"source": Path(annotations).name, **(meta or {})},
+    )
+
+
+def load_benchmark(
+    name: str,
+    annotations: Path,
+    records: Iterable[Record],
+    build: Callable[[Record, Collector], T],
+    *,
+    sample_type: type,
+    pattern: str,
+    split: str | None,
+    video_root: Path | str | None,
+    mapping: Path | str | Mapping[str, str] | None,
+    key: Callable[[Any], str | None] | None = None,
+    durations: Mapping[str, float] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Benchmark:
+    """One loader run: build a sample from each record, report the rows that fail, index
+    the videos and return the :class:`Benchmark`.
+
+    Args:
+        name: dataset name recorded in the benchmark (and its :class:`Collector`).
+        annotations: the annotation file ``records`` come from (its name is the issues'
+            source and ``meta["source"]``; its stem the default split).
+        records: the file's records, e.g. ``iter_json_list(annotations)``.
+        build: ``(record, collector) → sample``; raises :class:`RowError` or a pydantic
+            ``ValidationError`` for a row that cannot load (it becomes an issue), and may
+            use the collector for warnings and :meth:`Collector.with_unique_id`.
+        sample_type, pattern, split, video_root, mapping, durations, meta: as for
+            :func:`finish`.
+        key: record value → id shown in an issue (see :meth:`Collector.build`).
+
+    Raises:
+        AnnotationNotFoundError, DataFormatError: from reading ``records`` or ``mapping``.
+    """
+    collector = Collector(name, annotations)
+    samples = collector.build(records, lambda rec: build(rec, collector), key=key)
+    return finish(
+        collector,
+        samples,
+        sample_type=sample_type,
+        annotations=annotations,
+        split=split,
+        video_root=video_root,
+        mapping=mapping,
+        pattern=pattern,
+        durations=durations,
+        meta=meta,
     )

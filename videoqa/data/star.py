@@ -32,8 +32,8 @@ from videoqa.data.readers import (
     Record,
     Row,
     RowError,
-    finish,
     iter_json_list,
+    load_benchmark,
 )
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, QASample
@@ -83,10 +83,10 @@ def _build(rec: Record, collector: Collector) -> QASample:
         interval=(row.number("start"), row.number("end")),
         extras=extras,
     )
-    qid = collector.unique_id(base_qid, rec.line)
+    sample = collector.with_unique_id(sample, rec.line)
     if sample.qtype not in STAR_TYPES:
-        collector.warn(rec.line, f"unknown question type {sample.qtype!r}, kept as is", qid)
-    return sample if qid == base_qid else sample.model_copy(update={"qid": qid})
+        collector.warn(rec.line, f"unknown question type {sample.qtype!r}, kept as is", sample.qid)
+    return sample
 
 
 @DATASETS.register("star")
@@ -114,15 +114,14 @@ def load_star(
         DataFormatError: missing file, broken JSON, not a JSON array.
     """
     annotations = Path(annotations)
-    collector = Collector("star", annotations)
-    samples = collector.build(iter_json_list(annotations), lambda r: _build(r, collector))
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        "star",
+        annotations,
+        iter_json_list(annotations),
+        _build,
         sample_type=QASample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
     )

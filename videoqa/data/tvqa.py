@@ -28,7 +28,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from videoqa.data.readers import Collector, Record, Row, finish, iter_json_lines, read_text
+from videoqa.data.readers import (
+    Collector,
+    Record,
+    Row,
+    iter_json_lines,
+    load_benchmark,
+    read_text,
+)
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, QASample
 from videoqa.errors import DataFormatError
@@ -96,7 +103,7 @@ class _Subtitles:
 
 def _build(rec: Record, collector: Collector, subs: _Subtitles | None) -> QASample:
     row = Row(rec.value)
-    base_qid = row.text("qid")
+    qid = row.text("qid")
     vid = row.text("vid_name")
     extras = row.rest(*_USED)
     interval = parse_span(row.text("ts")) if row.has("ts") else None
@@ -104,7 +111,7 @@ def _build(rec: Record, collector: Collector, subs: _Subtitles | None) -> QASamp
     if subs is not None:
         extras["subtitles"] = cues if cues is not None else []
     sample = QASample(
-        qid=base_qid,
+        qid=qid,
         video_id=vid,
         question=row.text("q"),
         choices=tuple(row.text(f"a{i}") for i in range(NUM_CHOICES)),
@@ -112,12 +119,12 @@ def _build(rec: Record, collector: Collector, subs: _Subtitles | None) -> QASamp
         interval=interval,
         extras=extras,
     )
-    qid = collector.unique_id(base_qid, rec.line)
+    sample = collector.with_unique_id(sample, rec.line)
     if interval is None:
-        collector.warn(rec.line, f"time span {row.data.get('ts')!r} unusable, dropped", qid)
+        collector.warn(rec.line, f"time span {row.data.get('ts')!r} unusable, dropped", sample.qid)
     if subs is not None and cues is None:
-        collector.warn(rec.line, f"no subtitles for {vid!r}", qid)
-    return sample if qid == base_qid else sample.model_copy(update={"qid": qid})
+        collector.warn(rec.line, f"no subtitles for {vid!r}", sample.qid)
+    return sample
 
 
 @DATASETS.register("tvqa")
@@ -149,16 +156,15 @@ def load_tvqa(
     """
     annotations = Path(annotations)
     subs = _Subtitles(Path(subtitles)) if subtitles is not None else None
-    collector = Collector("tvqa", annotations)
-    samples = collector.build(iter_json_lines(annotations), lambda r: _build(r, collector, subs))
-    return finish(
-        collector,
-        samples,
+    return load_benchmark(
+        "tvqa",
+        annotations,
+        iter_json_lines(annotations),
+        lambda rec, collector: _build(rec, collector, subs),
         sample_type=QASample,
-        annotations=annotations,
+        pattern=VIDEO_PATTERN,
         split=split,
         video_root=video_root,
         mapping=mapping,
-        pattern=VIDEO_PATTERN,
         meta={"subtitles": subs is not None},
     )

@@ -97,7 +97,29 @@ class MomentPrediction(BaseModel):
     line: int = Field(ge=1)
 
 
-class Predictions(BaseModel):
+P = TypeVar("P", AnswerPrediction, MomentPrediction)
+R = TypeVar("R")  # one parsed prediction row
+
+
+class _PredictionFile(BaseModel, Generic[P]):
+    """The fields of :class:`Predictions` and :class:`MomentPredictions`."""
+
+    source: str
+    format: PredictionFormat
+    items: dict[str, P]
+    issues: list[RowIssue] = Field(default_factory=list)
+    records: int = Field(ge=0)
+
+    @property
+    def malformed(self) -> int:
+        """Number of rows that could not be used."""
+        return len(self.issues)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class Predictions(_PredictionFile[AnswerPrediction]):
     """Question-answering predictions read from one file.
 
     Attributes:
@@ -108,52 +130,32 @@ class Predictions(BaseModel):
         records: rows read (``len(items) + len(issues)``).
     """
 
-    source: str
-    format: PredictionFormat
-    items: dict[str, AnswerPrediction]
-    issues: list[RowIssue] = Field(default_factory=list)
-    records: int = Field(ge=0)
 
-    @property
-    def malformed(self) -> int:
-        """Number of rows that could not be used."""
-        return len(self.issues)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
-class MomentPredictions(BaseModel):
+class MomentPredictions(_PredictionFile[MomentPrediction]):
     """Moment predictions read from one file (fields as in :class:`Predictions`)."""
 
-    source: str
     format: PredictionFormat = PredictionFormat.QVHIGHLIGHTS
-    items: dict[str, MomentPrediction]
-    issues: list[RowIssue] = Field(default_factory=list)
-    records: int = Field(ge=0)
-
-    @property
-    def malformed(self) -> int:
-        """Number of rows that could not be used."""
-        return len(self.issues)
-
-    def __len__(self) -> int:
-        return len(self.items)
 
 
-P = TypeVar("P", AnswerPrediction, MomentPrediction)
+class PredictionRows(Generic[R]):
+    """Gathers the parsed rows of a prediction file: a row that fails to parse, or that
+    repeats an id already seen (the first one wins), becomes a ``RowIssue``.
 
+    Args:
+        source: the file's name, for the issues.
+        id_of: parsed row → its id (question id, video id).
+        noun: what a row holds, for the repeated-id message (``"prediction"``, ``"score"``).
+    """
 
-class _Rows(Generic[P]):
-    """Collects parsed predictions, the issues, and first-wins de-duplication."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items: dict[str, P] = {}
+    def __init__(self, source: str, id_of: Callable[[R], str], noun: str) -> None:
+        self.source, self.id_of, self.noun = source, id_of, noun
+        self.items: dict[str, R] = {}
         self.issues: list[RowIssue] = []
         self.records = 0
 
-    def add(self, rec: Record, parse: Callable[[Record], P]) -> P | None:
+    def add(self, rec: Record, parse: Callable[[Record], R]) -> R | None:
+        """Parse one record (``parse`` raises ``RowError``/``ValidationError`` for a bad
+        row); the kept item, or ``None`` when the row became an issue."""
         self.records += 1
         try:
             if rec.error is not None:
@@ -161,19 +163,25 @@ class _Rows(Generic[P]):
             item = parse(rec)
         except (RowError, ValidationError) as err:
             key = rec.key if rec.key is not None else guess_key(rec.value)
-            self.issues.append(
-                RowIssue(source=self.source, line=rec.line, key=key, reason=describe_error(err))
+            self.issue(rec.line, key, describe_error(err))
+            return None
+        qid = self.id_of(item)
+        if qid in self.items:
+            first = self.items[qid].line
+            self.issue(
+                rec.line, qid, f"second {self.noun} for {qid!r} (first on line {first}), ignored"
             )
             return None
-        if item.qid in self.items:
-            first = self.items[item.qid].line
-            reason = f"second prediction for {item.qid!r} (first on line {first}), ignored"
-            self.issues.append(
-                RowIssue(source=self.source, line=rec.line, key=item.qid, reason=reason)
-            )
-            return None
-        self.items[item.qid] = item
+        self.items[qid] = item
         return item
+
+    def issue(self, line: int, key: str | None, reason: str) -> None:
+        """Record a row that is not used."""
+        self.issues.append(RowIssue(source=self.source, line=line, key=key, reason=reason))
+
+
+def _qid(item: AnswerPrediction | MomentPrediction) -> str:
+    return item.qid
 
 
 def _value(value: object, name: str) -> int | str:
@@ -250,7 +258,7 @@ def read_predictions(path: Path) -> Predictions:
     """
     path = Path(path)
     fmt, records = _layout(path)
-    rows: _Rows[AnswerPrediction] = _Rows(path.name)
+    rows: PredictionRows[AnswerPrediction] = PredictionRows(path.name, _qid, "prediction")
     parse = _from_line if fmt is PredictionFormat.JSON_LINES else _from_object
     for rec in records:
         rows.add(rec, parse)
@@ -302,7 +310,7 @@ def read_moment_predictions(path: Path) -> MomentPredictions:
         DataFormatError: no line of the file is JSON.
     """
     path = Path(path)
-    rows: _Rows[MomentPrediction] = _Rows(path.name)
+    rows: PredictionRows[MomentPrediction] = PredictionRows(path.name, _qid, "prediction")
     for rec in iter_json_lines(path):
         rows.add(rec, _moment)
     return MomentPredictions(

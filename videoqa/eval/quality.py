@@ -18,14 +18,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from videoqa.data.readers import (
     Record,
     Row,
-    RowError,
-    describe_error,
-    guess_key,
     iter_json_dict,
     iter_json_lines,
     iter_json_list,
@@ -34,6 +31,7 @@ from videoqa.data.readers import (
 from videoqa.data.schema import Benchmark, RowIssue
 from videoqa.errors import DataFormatError
 from videoqa.eval.base import SCORERS, SampleKind, accounting
+from videoqa.eval.predictions import PredictionRows
 from videoqa.eval.protocols import EvalProtocol
 from videoqa.eval.reports import QualityReport
 from videoqa.metrics.quality import quality_correlations
@@ -86,8 +84,6 @@ def _records(path: Path) -> tuple[Iterator[Record], bool]:
 
 
 def _parse(rec: Record, keyed: bool) -> QualityPrediction:
-    if rec.error is not None:
-        raise RowError(rec.error)
     if keyed:
         value = rec.value
         row = Row(value if isinstance(value, dict) else {"score": value})
@@ -109,28 +105,14 @@ def read_quality_predictions(path: Path) -> QualityPredictions:
     """
     path = Path(path)
     records, keyed = _records(path)
-    items: dict[str, QualityPrediction] = {}
-    issues: list[RowIssue] = []
-    count = 0
+    rows: PredictionRows[QualityPrediction] = PredictionRows(
+        path.name, lambda item: item.video_id, "score"
+    )
     for rec in records:
-        count += 1
-        try:
-            item = _parse(rec, keyed)
-        except (RowError, ValidationError) as err:
-            key = rec.key if rec.key is not None else guess_key(rec.value)
-            issues.append(
-                RowIssue(source=path.name, line=rec.line, key=key, reason=describe_error(err))
-            )
-            continue
-        if item.video_id in items:
-            first = items[item.video_id].line
-            reason = f"second score for {item.video_id!r} (first on line {first}), ignored"
-            issues.append(
-                RowIssue(source=path.name, line=rec.line, key=item.video_id, reason=reason)
-            )
-            continue
-        items[item.video_id] = item
-    return QualityPredictions(source=path.name, items=items, issues=issues, records=count)
+        rows.add(rec, lambda r: _parse(r, keyed))
+    return QualityPredictions(
+        source=path.name, items=rows.items, issues=rows.issues, records=rows.records
+    )
 
 
 def score_quality(benchmark: Benchmark, predictions: Path, protocol: EvalProtocol) -> QualityReport:
