@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from videoqa.synth.config import SynthConfig
-from videoqa.synth.scene_graph import TOUCH_GAP
+from videoqa.synth.scene_graph import EVENT_TYPES, TOUCH_GAP
 from videoqa.synth.simulate import elastic_collision, simulate
 from videoqa.synth.vocab import HELD_OUT_PAIRS, WALLS
 
@@ -117,16 +117,7 @@ def test_events_agree_with_the_frames(graphs):
                 # moving away from the wall after the bounce (unless hit in the same frame)
                 sign = 1 if ev.wall in ("left", "top") else -1
                 assert s.velocity[axis] * sign > 0 or not alone
-    assert seen == {
-        "collision",
-        "bounce",
-        "enter",
-        "exit",
-        "stop",
-        "start",
-        "color_change",
-        "size_change",
-    }
+    assert seen == set(EVENT_TYPES) and len(seen) == 8
 
 
 def test_objects_summary_matches_frames(graphs):

@@ -13,8 +13,17 @@ ships are used and compared with the registered spec.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from videoqa.encoders.hf import ClipEncoder, HFDualEncoder, SiglipEncoder
-from videoqa.encoders.spec import HALF, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PretrainedSpec
+from videoqa.encoders.spec import (
+    HALF,
+    OPENAI_CLIP_MEAN,
+    OPENAI_CLIP_STD,
+    PretrainedSpec,
+    ResizePolicy,
+    TextPadding,
+)
 from videoqa.registry import Registry
 
 ENCODERS: Registry[type[HFDualEncoder]] = Registry("encoder architecture")
@@ -25,11 +34,6 @@ DEFAULT_PRETRAINED = "openai/clip-vit-base-patch32"
 
 ENCODERS.register("clip", ClipEncoder)
 ENCODERS.register("siglip", SiglipEncoder)
-
-_CLIP_PAPER = (
-    "Radford et al. 2021, Learning Transferable Visual Models From Natural Language Supervision"
-)
-_SIGLIP_PAPER = "Zhai et al. 2023, Sigmoid Loss for Language Image Pre-Training"
 
 
 def register_pretrained(spec: PretrainedSpec) -> PretrainedSpec:
@@ -44,44 +48,66 @@ def register_pretrained(spec: PretrainedSpec) -> PretrainedSpec:
     return spec
 
 
-def _clip(name: str, embed_dim: int, image_size: int = 224) -> PretrainedSpec:
-    return PretrainedSpec(
-        name=name,
-        arch="clip",
-        source=name,
-        image_size=image_size,
+@dataclass(frozen=True)
+class _Family:
+    """What every checkpoint of one architecture shares: its paper and its preprocessing."""
+
+    label: str
+    paper: str
+    resize: ResizePolicy
+    center_crop: bool
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    text_padding: TextPadding
+
+
+_FAMILIES: dict[str, _Family] = {
+    "clip": _Family(
+        label="CLIP",
+        paper="Radford et al. 2021, Learning Transferable Visual Models From Natural Language"
+        " Supervision",
         resize="shortest_edge",
         center_crop=True,
-        interpolation="bicubic",
         mean=OPENAI_CLIP_MEAN,
         std=OPENAI_CLIP_STD,
-        context_length=77,
         text_padding="longest",
-        embed_dim=embed_dim,
-        reference=_CLIP_PAPER,
-    )
-
-
-register_pretrained(_clip("openai/clip-vit-base-patch32", 512))
-register_pretrained(_clip("openai/clip-vit-base-patch16", 512))
-register_pretrained(_clip("openai/clip-vit-large-patch14", 768))
-register_pretrained(
-    PretrainedSpec(
-        name="google/siglip-base-patch16-224",
-        arch="siglip",
-        source="google/siglip-base-patch16-224",
-        image_size=224,
+    ),
+    "siglip": _Family(
+        label="SigLIP",
+        paper="Zhai et al. 2023, Sigmoid Loss for Language Image Pre-Training",
         resize="square",
         center_crop=False,
-        interpolation="bicubic",
         mean=HALF,
         std=HALF,
-        context_length=64,
         text_padding="max_length",
-        embed_dim=768,
-        reference=_SIGLIP_PAPER,
+    ),
+}
+
+
+def _spec(
+    name: str, arch: str, image_size: int, context_length: int, embed_dim: int, hub: bool = True
+) -> PretrainedSpec:
+    """The spec of a hub checkpoint (``source == name``) or, with ``hub=False``, of an
+    offline random-weight preset, with ``arch``'s preprocessing (bicubic resize)."""
+    family = _FAMILIES[arch]
+    preset = f"random weights (offline preset with {family.label} classes)"
+    return PretrainedSpec(
+        name=name,
+        arch=arch,
+        source=name if hub else None,
+        pretrained=hub,
+        image_size=image_size,
+        resize=family.resize,
+        center_crop=family.center_crop,
+        interpolation="bicubic",
+        mean=family.mean,
+        std=family.std,
+        context_length=context_length,
+        text_padding=family.text_padding,
+        embed_dim=embed_dim,
+        reference=family.paper if hub else preset,
     )
-)
+
 
 TINY_IMAGE_SIZE = 32
 """Input side of the ``tiny`` presets' vision towers, pixels."""
@@ -90,42 +116,16 @@ TINY_CONTEXT_LENGTH = 32
 TINY_EMBED_DIM = 64
 """Joint embedding dimension of the ``tiny`` presets."""
 
-register_pretrained(
-    PretrainedSpec(
-        name="tiny",
-        arch="clip",
-        source=None,
-        pretrained=False,
-        image_size=TINY_IMAGE_SIZE,
-        resize="shortest_edge",
-        center_crop=True,
-        interpolation="bicubic",
-        mean=OPENAI_CLIP_MEAN,
-        std=OPENAI_CLIP_STD,
-        context_length=TINY_CONTEXT_LENGTH,
-        text_padding="longest",
-        embed_dim=TINY_EMBED_DIM,
-        reference="random weights (offline preset with CLIP classes)",
-    )
-)
-register_pretrained(
-    PretrainedSpec(
-        name="tiny-siglip",
-        arch="siglip",
-        source=None,
-        pretrained=False,
-        image_size=TINY_IMAGE_SIZE,
-        resize="square",
-        center_crop=False,
-        interpolation="bicubic",
-        mean=HALF,
-        std=HALF,
-        context_length=TINY_CONTEXT_LENGTH,
-        text_padding="max_length",
-        embed_dim=TINY_EMBED_DIM,
-        reference="random weights (offline preset with SigLIP classes)",
-    )
-)
+_TINY = (TINY_IMAGE_SIZE, TINY_CONTEXT_LENGTH, TINY_EMBED_DIM)
+for _registered in (
+    _spec("openai/clip-vit-base-patch32", "clip", 224, 77, 512),
+    _spec("openai/clip-vit-base-patch16", "clip", 224, 77, 512),
+    _spec("openai/clip-vit-large-patch14", "clip", 224, 77, 768),
+    _spec("google/siglip-base-patch16-224", "siglip", 224, 64, 768),
+    _spec("tiny", "clip", *_TINY, hub=False),
+    _spec("tiny-siglip", "siglip", *_TINY, hub=False),
+):
+    register_pretrained(_registered)
 
 OFFLINE_PRESETS: tuple[str, ...] = ("tiny", "tiny-siglip")
 """Registered names built locally with random weights (no download)."""

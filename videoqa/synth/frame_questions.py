@@ -25,16 +25,17 @@ from videoqa.synth.programs import (
     RelationQuery,
 )
 from videoqa.synth.questions import (
-    COUNT_FILTERS,
     REF_ATTRIBUTES,
     Candidate,
     VideoContext,
     compatible_values,
-    count_range,
+    frame_counts,
+    pick_present,
     shortest_ref,
+    unclipped,
 )
 from videoqa.synth.scene_graph import FrameGraph, ObjectState, SceneGraph
-from videoqa.synth.vocab import COLOR_NAMES, SHAPES, CompositionRule
+from videoqa.synth.vocab import CompositionRule
 
 
 def frame_ref(
@@ -51,8 +52,7 @@ def _frame_attributes(ctx: VideoContext, fg: FrameGraph) -> list[Candidate]:
     """FA: colour / shape of an object fully inside the frame."""
     out = []
     for obj in fg.objects:
-        x1, y1, x2, y2 = obj.bbox
-        if min(x1, y1) <= 0 or max(x2, y2) >= ctx.graph.width:
+        if not unclipped(obj, ctx.graph.width):
             continue
         for attr in ("color", "shape"):
             ref = frame_ref(fg, obj, ctx.rng, exclude=(attr,))
@@ -69,33 +69,22 @@ def _frame_attributes(ctx: VideoContext, fg: FrameGraph) -> list[Candidate]:
 def _frame_counts(ctx: VideoContext, fg: FrameGraph) -> list[Candidate]:
     """FC: how many (small / large / matte / metal / striped) objects."""
     out = []
-    for attr, value in COUNT_FILTERS:
-        ref = ObjectRef(**({attr: value} if attr else {}))
-        ids = [o.id for o in fg.objects if ref.matches_state(o)]
-        choices = count_range(attr)
-        if str(len(ids)) in choices:
-            q = f"How many {ref.filter_phrase()} are there?"
-            program = CountQuery(filter=ref, frame=fg.index)
-            group = f"FC:{attr or 'all'}"
-            out.append(_at(ctx, fg, "FC", group, q, str(len(ids)), choices, program, ids))
+    for group, ref, ids, choices in frame_counts(fg):
+        q = f"How many {ref.filter_phrase()} are there?"
+        program = CountQuery(filter=ref, frame=fg.index)
+        out.append(_at(ctx, fg, "FC", f"FC:{group}", q, str(len(ids)), choices, program, ids))
     return out
 
 
 def _frame_exist_and_relations(ctx: VideoContext, fg: FrameGraph) -> list[Candidate]:
     """FE: which colour–shape combination is in the image; FR: where A is relative to B."""
     out = []
-    present = {(o.color, o.shape): o.id for o in fg.objects}
-    if present:
-        (color, shape), oid = sorted(present.items())[int(ctx.rng.integers(len(present)))]
-        wrong = [
-            f"{c} {s}"
-            for c in COLOR_NAMES
-            for s in SHAPES
-            if (c, s) not in present and ctx.rule.allowed(c, s)
-        ]
+    found = pick_present(fg, ctx.rule, ctx.rng)
+    if found is not None:
         q = "Which of these objects is in the image?"
         program = ExistQuery(frame=fg.index)
-        out.append(_at(ctx, fg, "FE", "FE", q, f"{color} {shape}", wrong, program, [oid]))
+        answer, oid, wrong = found
+        out.append(_at(ctx, fg, "FE", "FE", q, answer, wrong, program, [oid]))
     refs = {o.id: frame_ref(fg, o, ctx.rng) for o in fg.objects}
     for a, b in itertools.permutations(fg.objects, 2):
         preds = fg.predicates(a.id, b.id) & RELATION_ANSWERS.keys()

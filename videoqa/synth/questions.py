@@ -29,6 +29,7 @@ import itertools
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,7 +51,7 @@ from videoqa.synth.programs import (
     WhenQuery,
     WhyQuery,
 )
-from videoqa.synth.scene_graph import Event, ObjectInfo, ObjectState, SceneGraph
+from videoqa.synth.scene_graph import Event, FrameGraph, ObjectInfo, ObjectState, SceneGraph
 from videoqa.synth.vocab import COLOR_NAMES, MATERIALS, SHAPES, SIZES, CompositionRule
 
 #: qtype → (family, meaning).
@@ -271,7 +272,7 @@ def attribute_questions(ctx: VideoContext) -> list[Candidate]:
         full = [
             fg.index
             for fg in ctx.graph.frames
-            if (s := fg.object(oid)) is not None and _unclipped(s, ctx.graph.width)
+            if (s := fg.object(oid)) is not None and unclipped(s, ctx.graph.width)
         ]
         if not full:
             continue
@@ -290,7 +291,7 @@ def attribute_questions(ctx: VideoContext) -> list[Candidate]:
     return out
 
 
-def _unclipped(state: ObjectState, width: int) -> bool:
+def unclipped(state: ObjectState, width: int) -> bool:
     """Whether the whole object is inside the frame (its box was not clipped)."""
     x1, y1, x2, y2 = state.bbox
     return x1 > 0 and y1 > 0 and x2 < width and y2 < width
@@ -317,20 +318,76 @@ def count_range(attr: str | None) -> tuple[str, ...]:
     return tuple(str(n) for n in (range(1, 6) if attr is None else range(5)))
 
 
+class Count(NamedTuple):
+    """A count askable in one frame: its answer is one of the numbers offered.
+
+    Attributes:
+        group: the filter's attribute, ``"all"`` without one (part of the balancing group).
+        filter: which objects are counted.
+        ids: ids of the counted objects; the answer is ``str(len(ids))``.
+        choices: the numbers offered (:func:`count_range`).
+    """
+
+    group: str
+    filter: ObjectRef
+    ids: list[int]
+    choices: tuple[str, ...]
+
+
+def frame_counts(fg: FrameGraph) -> list[Count]:
+    """The askable counts of one frame, one per filter of :data:`COUNT_FILTERS` whose
+    count falls in its :func:`count_range`; shared by the DC and FC questions."""
+    out = []
+    for attr, value in COUNT_FILTERS:
+        ref = ObjectRef(**({attr: value} if attr else {}))
+        ids = [o.id for o in fg.objects if ref.matches_state(o)]
+        choices = count_range(attr)
+        if str(len(ids)) in choices:
+            out.append(Count(attr or "all", ref, ids, choices))
+    return out
+
+
+class Presence(NamedTuple):
+    """The answer of an existence question about one frame.
+
+    Attributes:
+        answer: ``"<color> <shape>"`` of an object in the frame.
+        object_id: that object's id.
+        wrong: the combinations the composition rule allows that are not in the frame.
+    """
+
+    answer: str
+    object_id: int
+    wrong: list[str]
+
+
+def pick_present(
+    fg: FrameGraph, rule: CompositionRule, rng: np.random.Generator
+) -> Presence | None:
+    """A random colour–shape combination present in one frame (one ``rng`` draw), with
+    the absent ones as wrong answers; ``None`` for an empty frame. Shared by the DE and FE
+    questions."""
+    present = {(o.color, o.shape): o.id for o in fg.objects}
+    if not present:
+        return None
+    (color, shape), oid = sorted(present.items())[int(rng.integers(len(present)))]
+    wrong = [
+        f"{c} {s}"
+        for c in COLOR_NAMES
+        for s in SHAPES
+        if (c, s) not in present and rule.allowed(c, s)
+    ]
+    return Presence(f"{color} {shape}", oid, wrong)
+
+
 def count_questions(ctx: VideoContext, frames: list[int]) -> list[Candidate]:
     """DC: how many (small / large / matte / metal / striped) objects at a moment."""
     out = []
     for k in frames:
-        fg = ctx.by_frame[k]
-        for attr, value in COUNT_FILTERS:
-            ref = ObjectRef(**({attr: value} if attr else {}))
-            ids = [o.id for o in fg.objects if ref.matches_state(o)]
-            choices = count_range(attr)
-            if str(len(ids)) not in choices:
-                continue
+        for counted, ref, ids, choices in frame_counts(ctx.by_frame[k]):
             q = f"How many {ref.filter_phrase()} are in the scene at {ctx.time(k)}?"
             program = CountQuery(filter=ref, frame=k)
-            group = f"DC:{attr or 'all'}:{ctx.third(k)}"
+            group = f"DC:{counted}:{ctx.third(k)}"
             out.append(ctx.candidate("DC", group, q, str(len(ids)), choices, program, (k, k), ids))
     return out
 
@@ -339,20 +396,13 @@ def exist_questions(ctx: VideoContext, frames: list[int]) -> list[Candidate]:
     """DE: which of five colour–shape combinations is in the scene at a moment."""
     out = []
     for k in frames:
-        fg = ctx.by_frame[k]
-        present = {(o.color, o.shape): o.id for o in fg.objects}
-        if not present:
+        found = pick_present(ctx.by_frame[k], ctx.rule, ctx.rng)
+        if found is None:
             continue
-        (color, shape), oid = sorted(present.items())[int(ctx.rng.integers(len(present)))]
-        wrong = [
-            f"{c} {s}"
-            for c in COLOR_NAMES
-            for s in SHAPES
-            if (c, s) not in present and ctx.rule.allowed(c, s)
-        ]
         q = f"Which of these objects is in the scene at {ctx.time(k)}?"
         program = ExistQuery(frame=k)
-        out.append(ctx.candidate("DE", "DE", q, f"{color} {shape}", wrong, program, (k, k), [oid]))
+        answer, oid, wrong = found
+        out.append(ctx.candidate("DE", "DE", q, answer, wrong, program, (k, k), [oid]))
     return out
 
 

@@ -14,25 +14,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 EventType = Literal[
     "collision", "bounce", "enter", "exit", "stop", "start", "color_change", "size_change"
 ]
-EVENT_TYPES: tuple[str, ...] = (
-    "collision",
-    "bounce",
-    "enter",
-    "exit",
-    "stop",
-    "start",
-    "color_change",
-    "size_change",
-)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 Predicate = Literal["left_of", "right_of", "above", "below", "near", "touching"]
-PREDICATES: tuple[str, ...] = ("left_of", "right_of", "above", "below", "near", "touching")
+PREDICATES: tuple[str, ...] = get_args(Predicate)
 
 #: two objects whose circles are at most this far apart (fraction of the frame width)
 #: are ``touching``.

@@ -160,12 +160,13 @@ _WEAK = (
 _SUBJECT = (
     r"(?:video|clip|footage|image|picture|recording|frames?|shot|camera work|playback|motion)"
 )
+_WEAK_ALT = "|".join(_WEAK)
 _WEAK_RE = re.compile(
     rf"\b(?:is|are|was|does|do|did|looks?|seems?|appears?)\s+(?:the\s+|this\s+)?{_SUBJECT}\b"
     rf"(?:\s+(?:look|looks|seem|seems|appear|appears|get|gets|feel|feels))?(?:\s+(?:too|very|a bit|overly|rather|quite))?"
-    rf"\s+(?:{'|'.join(_WEAK)})\b|\b{_SUBJECT}\s+(?:is|looks?|seems?|appears?|gets?)\s+"
-    rf"(?:too\s+|very\s+|a bit\s+)?(?:{'|'.join(_WEAK)})\b|\btoo\s+(?:{'|'.join(_WEAK)})\b"
-    rf"|\bhow\s+(?:{'|'.join(_WEAK)})\s+(?:is|are|was|does|do)\s+(?:the\s+|this\s+)?{_SUBJECT}\b",
+    rf"\s+(?:{_WEAK_ALT})\b|\b{_SUBJECT}\s+(?:is|looks?|seems?|appears?|gets?)\s+"
+    rf"(?:too\s+|very\s+|a bit\s+)?(?:{_WEAK_ALT})\b|\btoo\s+(?:{_WEAK_ALT})\b"
+    rf"|\bhow\s+(?:{_WEAK_ALT})\s+(?:is|are|was|does|do)\s+(?:the\s+|this\s+)?{_SUBJECT}\b",
     re.IGNORECASE,
 )
 _STRONG_RE = re.compile(rf"\b(?:{'|'.join(_STRONG)})\b", re.IGNORECASE)
