@@ -47,7 +47,8 @@ def main() -> None:
     print("|---|---|" + "---|" * len(STAGES))
     for video in _videos():
         for frames in (8, 16, 32):
-            pipe = AskPipeline(encoder, AskConfig(frames=frames, top_k=4, grid=args.grid))
+            config = AskConfig(frames=frames, top_k=4, grid=args.grid)
+            pipe = AskPipeline(encoder, config, cache_size=0)  # measure every stage
             runs = [
                 pipe(video, "what is happening?", ["people riding bikes", "a rabbit"]).result
                 for _ in range(args.repeats)
