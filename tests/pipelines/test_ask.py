@@ -146,3 +146,15 @@ def test_questions_about_one_video_decode_and_encode_it_once(red_blue_video, col
     uncached(red_blue_video, "red?", ["red", "blue"])
     uncached(red_blue_video, "red?", ["red", "blue"])
     assert calls == [8, 8, 8]
+
+
+def test_visual_evidence_states_its_facts(red_blue_video, colour_encoder):
+    result = AskPipeline(colour_encoder, AskConfig(frames=8, top_k=2))(
+        red_blue_video, "is it blue?", ["red", "blue"]
+    ).result
+    first = result.evidence[0]
+    assert first.facts[0].startswith(f"saliency {first.score:.3f}, rank 1 of 8")
+    assert (
+        first.facts[1]
+        == f"alone, this frame favours 'blue' (p={max(first.choice_probabilities):.2f})"
+    )

@@ -315,6 +315,12 @@ class AskPipeline:
         evidence = []
         for row, frame in enumerate(scores.top.tolist()):
             fp = scores.frame_probs[row, shown_t]
+            favoured = int(torch.argmax(fp))
+            facts = [
+                f"saliency {float(saliency[frame]):.3f}, rank {row + 1} of {len(batch)} "
+                "sampled frames for the question",
+                f"alone, this frame favours {shown_choices[favoured]!r} (p={float(fp[favoured]):.2f})",
+            ]
             evidence.append(
                 Evidence(
                     time=float(batch.times[frame]),
@@ -322,7 +328,8 @@ class AskPipeline:
                     frame_index=int(batch.indices[frame]),
                     relevance=float(relevance[frame]),
                     choice_probabilities=[float(p) for p in fp],
-                    supports=shown_choices[int(torch.argmax(fp))],
+                    supports=shown_choices[favoured],
+                    facts=facts,
                 )
             )
         evidence.sort(key=lambda e: e.score, reverse=True)
