@@ -31,6 +31,7 @@ demo: install
 		--save-evidence $(DEMO_OUT)/quality
 
 test: dev
+	$(BIN)/ruff check videoqa tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: dev
