@@ -149,3 +149,9 @@ def test_quality_question_takes_the_quality_route(sample_videos, tmp_path):
     assert out["pretrained"] is True and out["warnings"] == []
     for item in out["evidence"]:
         assert item["facts"] and (tmp_path / item["image"]).is_file()
+
+
+def test_a_bad_video_fails_before_any_model_loads(tmp_path):
+    result = runner.invoke(app, ["ask", str(tmp_path / "none.mp4"), "what?"])
+    assert result.exit_code == 3
+    assert "warning" not in result.stderr  # the auto-model fallback was never reached

@@ -59,3 +59,33 @@ def test_scores_every_video_resumably_and_reports_the_missing_one(mos_table, tmp
     assert "0 scored, 4 already in" in second.stderr
     assert json.loads(second.stdout) == report
     assert len(out.read_text().splitlines()) == 4
+
+
+def test_a_mos_table_without_predictions_is_scored_with_the_shipped_model(mos_table, tmp_path):
+    table, root = mos_table
+    args = [
+        "eval",
+        "--dataset",
+        "mos-csv",
+        "--annotations",
+        str(table),
+        "--video-root",
+        str(root),
+        "--out",
+        str(tmp_path / "s.jsonl"),
+        "--json",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["count"] == 5
+
+
+def test_a_qa_set_without_predictions_or_model_is_a_usage_error(tmp_path):
+    csv = tmp_path / "val.csv"
+    csv.write_text(
+        "video,frame_count,width,height,question,answer,qid,type,a0,a1,a2,a3,a4\n"
+        "1,10,4,4,what?,0,1,CW,a,b,c,d,e\n"
+    )
+    result = runner.invoke(app, ["eval", "--dataset", "nextqa-mc", "--annotations", str(csv)])
+    assert result.exit_code == 2
+    assert "--predictions" in result.stderr

@@ -84,13 +84,27 @@ def test_sampled_frames_equal_full_decode(bikes_video):
         np.testing.assert_array_equal(frame, full.frames[index])
 
 
-def test_tiny_model_on_a_real_sample_video(bikes_video):
+SAMPLE_SIZES = {
+    "bikes": (640, 272),
+    "bigbuckbunny": (1280, 720),
+    "carphone_pristine": (176, 144),
+    "carphone_distorted": (176, 144),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_SIZES))
+def test_tiny_model_on_every_real_sample_video(sample_videos, name):
     result = AskPipeline(load_encoder("tiny"), AskConfig(frames=8, top_k=3))(
-        bikes_video, "what are the people doing?", ["riding bicycles", "swimming", "cooking"]
+        sample_videos[name], "what is happening?", ["riding bicycles", "a rabbit", "a phone call"]
     ).result
     assert result.answer in result.choices
     assert math.isclose(sum(result.probabilities), 1.0, rel_tol=1e-6)
-    assert result.video.width == 640 and result.video.height == 272
+    assert (result.video.width, result.video.height) == SAMPLE_SIZES[name]
+    assert len(result.evidence) == 3
+    assert all(0.0 <= e.time < result.video.duration for e in result.evidence)
+    assert [e.score for e in result.evidence] == sorted(
+        (e.score for e in result.evidence), reverse=True
+    )
     assert not result.pretrained and not result.model.pretrained
 
 

@@ -55,8 +55,10 @@ def ask_command(
     from videoqa.pipelines.ask import AskConfig, AskRun
     from videoqa.pipelines.evidence import save_evidence as write_evidence
     from videoqa.pipelines.router import answer_quality, wants_quality
+    from videoqa.video.reader import probe
 
     with user_errors():
+        probe(video)  # a missing or unreadable video fails before any model loads
         if wants_quality(question, route, semantic_routing):
             with stderr.status(f"assessing the quality of {video.name}"):
                 run = answer_quality(video, question, choices)

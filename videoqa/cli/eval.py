@@ -70,10 +70,14 @@ def eval_command(
     from videoqa.eval import evaluate, head
 
     with user_errors():
-        if (predictions is None) == (model is None):
-            raise UsageError("give either --predictions FILE or --model NAME (not both)")
+        if predictions is not None and model is not None:
+            raise UsageError("give --predictions FILE or --model NAME, not both")
         options = _loader_options(video_root, mapping, option or [])
         bench = head(load_dataset(dataset, annotations, **options), limit)
+        if predictions is None and model is None:
+            if not _is_quality_table(bench):
+                raise UsageError("give --predictions FILE to score, or --model NAME to run")
+            model = "default"  # a MOS table is scored with the shipped VQA² quality model
         if bench.issues:
             stderr.print(
                 f"[yellow]{len(bench.issues)} annotation record(s) could not be loaded "
