@@ -154,6 +154,7 @@ def _print_result(result) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's command(s) to the ``videoqa`` app."""
     app.command(
         "ask",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": False},

@@ -314,4 +314,5 @@ def _print_report(report: AnyReport) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's command(s) to the ``videoqa`` app."""
     app.command("eval")(eval_command)

@@ -51,5 +51,6 @@ def samples_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's command(s) to the ``videoqa`` app."""
     app.command("probe")(probe_command)
     app.command("samples")(samples_command)

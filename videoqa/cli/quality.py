@@ -153,6 +153,7 @@ def quality_export_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's command(s) to the ``videoqa`` app."""
     app.command("quality")(quality_command)
     app.command("quality-train")(quality_train_command)
     app.command("quality-export")(quality_export_command)

@@ -58,4 +58,5 @@ def synth_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's command(s) to the ``videoqa`` app."""
     app.command("synth")(synth_command)

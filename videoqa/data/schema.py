@@ -59,6 +59,7 @@ class QASample(BaseModel):
 
     @property
     def is_multiple_choice(self) -> bool:
+        """Whether the sample has candidate answers (``choices``)."""
         return self.choices is not None
 
     @property

@@ -321,6 +321,7 @@ class ClipEncoder(HFDualEncoder):
 
     @staticmethod
     def embed_dim_of(config: Any) -> int:
+        """Joint embedding size ``D`` of a ``CLIPConfig``: its projection dimension."""
         return int(config.projection_dim)
 
 
@@ -352,6 +353,8 @@ class SiglipEncoder(HFDualEncoder):
 
     @staticmethod
     def embed_dim_of(config: Any) -> int:
+        """Joint embedding size ``D`` of a ``SiglipConfig``: the vision hidden size
+        (SigLIP has no separate projection dimension)."""
         return int(config.vision_config.hidden_size)
 
 

@@ -62,6 +62,7 @@ class TypeConvention:
         return qtype[:1]
 
     def name(self, key: str) -> str:
+        """Display name of a type or group code (the code itself when unnamed)."""
         return self.names.get(key, key)
 
     def ordered(self, types: set[str]) -> list[str]:

@@ -185,6 +185,7 @@ class AskPipeline:
 
     @property
     def vocabulary(self) -> list[str]:
+        """Open-ended candidate answers (the bundled list unless one was given)."""
         if self._vocabulary is None:
             self._vocabulary = load_answer_vocabulary()
         return self._vocabulary

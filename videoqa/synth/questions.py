@@ -234,6 +234,8 @@ class VideoContext:
         return sorted(int(k) for k in self.rng.choice(self.graph.num_frames, n, replace=False))
 
     def velocity(self, obj: int, frame: int) -> tuple[float, float] | None:
+        """Velocity ``(vx, vy)`` of object ``obj`` at ``frame`` (pixels per second), or
+        ``None`` when it is not in that frame."""
         fg = self.by_frame.get(frame)
         state = fg.object(obj) if fg is not None else None
         return state.velocity if state is not None else None

@@ -113,6 +113,7 @@ class Event(BaseModel):
     new: str | None = None
 
     def involves(self, object_id: int) -> bool:
+        """Whether ``object_id`` takes part in the event."""
         return object_id in self.participants
 
     def other(self, object_id: int) -> int | None:
@@ -201,6 +202,11 @@ class SceneGraph(BaseModel):
         return self.num_frames / self.fps
 
     def object_info(self, object_id: int) -> ObjectInfo:
+        """Summary of object ``object_id``.
+
+        Raises:
+            KeyError: no object has that id.
+        """
         for info in self.objects:
             if info.id == object_id:
                 return info
