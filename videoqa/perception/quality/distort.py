@@ -115,6 +115,10 @@ class SourceClip(BaseModel):
         start: clip start in the video, seconds.
         duration: clip length, seconds (None: to the end).
         crop: ``(x, y, width, height)`` in pixels, or None for the whole frame.
+        height: rows the (cropped) frames are resized to, keeping the aspect ratio
+            (area interpolation; the width is rounded to even pixels), or None to keep
+            the size. Used to make more pristine clips at other scales.
+        hflip: mirror the frames left-right.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -124,11 +128,17 @@ class SourceClip(BaseModel):
     start: float = Field(default=0.0, ge=0.0)
     duration: float | None = Field(default=None, gt=0.0)
     crop: tuple[int, int, int, int] | None = None
+    height: int | None = Field(default=None, ge=16)
+    hflip: bool = False
 
     @property
     def name(self) -> str:
         """A file-name-safe identifier of the clip."""
         crop = "" if self.crop is None else "_c{}x{}".format(*self.crop[:2])
+        if self.crop is not None and (self.height is not None or self.hflip):
+            crop += "_{}x{}".format(*self.crop[2:])
+        crop += "" if self.height is None else f"_h{self.height}"
+        crop += "_f" if self.hflip else ""
         return f"{self.source}_t{self.start:05.2f}{crop}".replace(".", "p")
 
 
@@ -246,6 +256,24 @@ def _stutter_plan(n: int, times: np.ndarray, d: Distortion, rng: np.random.Gener
     return plan
 
 
+def _cut(frame: av.VideoFrame, clip: SourceClip) -> av.VideoFrame:
+    """A decoded frame cropped, resized and mirrored as ``clip`` asks, as rgb24."""
+    if clip.crop is None and not clip.hflip:
+        rgb = frame.reformat(format="rgb24")
+    else:
+        arr = frame.to_ndarray(format="rgb24")
+        if clip.crop is not None:
+            x, y, w, h = clip.crop
+            arr = arr[y : y + h, x : x + w]
+        if clip.hflip:
+            arr = arr[:, ::-1]
+        rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
+    if clip.height is None or clip.height == rgb.height:
+        return rgb
+    width = max(2, round(rgb.width * clip.height / rgb.height / 2) * 2)
+    return rgb.reformat(width=width, height=clip.height, format="rgb24", interpolation="AREA")
+
+
 def _decoded_clip(clip: SourceClip) -> Iterator[tuple[av.VideoFrame, float, fractions.Fraction]]:
     """Frames of a clip (cropped, rgb24) with their clip time, and the stream rate."""
     if not clip.path.is_file():
@@ -264,13 +292,7 @@ def _decoded_clip(clip: SourceClip) -> Iterator[tuple[av.VideoFrame, float, frac
                 continue
             if end is not None and t >= end - 1e-6:
                 break
-            if clip.crop is not None:
-                x, y, w, h = clip.crop
-                arr = frame.to_ndarray(format="rgb24")[y : y + h, x : x + w]
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
-            else:
-                frame = frame.reformat(format="rgb24")
-            yield frame, t - clip.start, rate
+            yield _cut(frame, clip), t - clip.start, rate
 
 
 def synthesize(clip: SourceClip, distortion: Distortion, dest: Path, *, seed: int = 0) -> Path:

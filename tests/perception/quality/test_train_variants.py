@@ -1,0 +1,131 @@
+"""Extra pristine variants (crop, downscale, mirror), the ``none`` class weight and
+cross-validation restricted to scored videos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from videoqa.perception.quality.distort import Distortion, DistortionKind, SourceClip, synthesize
+from videoqa.perception.quality.features import unit_feature_names
+from videoqa.perception.quality.model import CLASS_NAMES
+from videoqa.perception.quality.train import (
+    VARIANT_SOURCES,
+    LabeledVideo,
+    TrainConfig,
+    TrainingSet,
+    cross_validate,
+    fit_model,
+    pristine_variants,
+    score_targets,
+)
+from videoqa.video.reader import VideoReader
+from videoqa.video.samples import sample_video
+
+D = len(unit_feature_names())
+FAST = TrainConfig(hidden=16, epochs=150, lr=1e-2)
+NONE = DistortionKind.NONE
+
+
+def _frames(path: Path) -> np.ndarray:
+    with VideoReader(path) as reader:
+        return reader.read_all().frames
+
+
+def test_crop_downscale_and_mirror(carphone_pristine, tmp_path):
+    kw = dict(path=carphone_pristine, source="carphone", start=1.0, duration=0.5)
+    plain = SourceClip(**kw, crop=(16, 16, 144, 112), height=56)
+    mirrored = SourceClip(**kw, crop=(16, 16, 144, 112), height=56, hflip=True)
+    assert plain.name != mirrored.name
+    assert plain.name != SourceClip(**kw, crop=(16, 16, 144, 112)).name
+    none = Distortion(kind=NONE)
+    a = _frames(synthesize(plain, none, tmp_path / "a.mp4"))
+    b = _frames(synthesize(mirrored, none, tmp_path / "b.mp4"))
+    # 144x112 crop scaled to 56 rows: 72 columns; 0.5 s at 29.97 fps.
+    assert a.shape == b.shape == (15, 56, 72, 3)
+    a, b = a.astype(float), b.astype(float)
+    assert np.abs(a[:, :, ::-1] - b).mean() < 3.0  # mirror images, up to coding
+    assert np.abs(a - b).mean() > 3 * np.abs(a[:, :, ::-1] - b).mean()
+
+
+def test_pristine_variants_are_deterministic_valid_and_distinct():
+    clips = pristine_variants(per_source=6, seed=3)
+    assert clips == pristine_variants(per_source=6, seed=3)
+    assert clips != pristine_variants(per_source=6, seed=4)
+    assert len(clips) == 18 and len({c.name for c in clips}) == 18
+    assert [c.source for c in clips] == [s for s in VARIANT_SOURCES for _ in range(6)]
+    for clip in clips:
+        sample, seconds = VARIANT_SOURCES[clip.source]
+        assert clip.path == sample_video(sample) and clip.duration == seconds
+        with av.open(str(clip.path)) as container:
+            stream = container.streams.video[0]
+            width, height = stream.width, stream.height
+            duration = container.duration / 1e6
+        x, y, w, h = clip.crop
+        assert w % 2 == h % 2 == 0 and w >= width // 2 - 1 and h >= height // 2 - 1
+        assert 0 <= x <= width - w and 0 <= y <= height - h
+        assert clip.start + clip.duration <= duration
+        assert clip.height is None or 64 <= clip.height < h
+
+
+def _set(rows: list[tuple[str, DistortionKind, float]], seed: int = 0) -> TrainingSet:
+    """One 2-unit video per row ``(source, kind, shift)``: feature 0 = shift + noise."""
+    rng = np.random.default_rng(seed)
+    feats, classes, scores, video, videos = [], [], [], [], []
+    for i, (source, kind, shift) in enumerate(rows):
+        level = 0 if kind is NONE else 4
+        x = np.zeros((2, D))
+        x[:, :3] = rng.normal(0.0, 0.3, (2, 3))
+        x[:, 0] += shift
+        feats.append(x)
+        classes += [CLASS_NAMES.index(kind.value)] * 2
+        scores.append(np.tile(score_targets(kind, level), (2, 1)))
+        video += [i, i]
+        videos.append(LabeledVideo(Path(f"v{i}.mp4"), f"c{i}", source, kind, level))
+    return TrainingSet(
+        np.concatenate(feats),
+        np.array(classes),
+        np.concatenate(scores),
+        np.array(video),
+        tuple(videos),
+    )
+
+
+def test_concat_shifts_video_indices():
+    a = _set([("s0", NONE, 0.0), ("s0", DistortionKind.BLUR, 4.0)])
+    b = _set([("s1", NONE, 0.0)])
+    both = a.concat(b)
+    assert both.videos == a.videos + b.videos
+    assert both.video.tolist() == [0, 0, 1, 1, 2, 2]
+    assert both.sources().tolist() == ["s0"] * 4 + ["s1"] * 2
+    assert np.array_equal(both.features[4:], b.features)
+
+
+def test_cross_validate_scores_only_the_marked_videos():
+    rows = []
+    for source in ("src0", "src1"):
+        rows += [(source, NONE, 0.0)] * 4 + [(source, DistortionKind.BLUR, 4.0)] * 4
+        rows += [(source, NONE, 0.0)] * 3  # variants: trained on, not scored
+    rows += [("extra", NONE, 0.0)] * 3  # a source with no scored video: never held out
+    data = _set(rows)
+    scored = np.array([i % 11 < 8 and i < 22 for i in range(len(rows))])
+    report = cross_validate(data, FAST, scored=scored)
+    assert set(report.folds) == {"src0", "src1"}
+    assert sum(f.videos for f in report.folds.values()) == 16
+    assert report.accuracy == 1.0
+    assert (report.clean_videos, report.clean_recognized, report.false_clean_level_ge2) == (8, 8, 0)
+    assert (report.variant_clean_videos, report.variant_clean_recognized) == (6, 6)
+
+
+@pytest.mark.parametrize(("none_weight", "more_none"), [(6.0, True), (1 / 6, False)])
+def test_none_weight_moves_ambiguous_videos(none_weight, more_none):
+    # none and blur drawn from the same distribution: only the class weights decide.
+    rows = [("s", NONE, 0.0)] * 20 + [("s", DistortionKind.BLUR, 0.0)] * 20
+    data = _set(rows, seed=1)
+    config = TrainConfig(hidden=16, epochs=150, lr=1e-2, none_weight=none_weight, dropout=0.0)
+    model = fit_model(data.features, data.classes, data.scores, config)
+    said_none = (model.predict(data.features).probabilities.argmax(axis=1) == 0).mean()
+    assert (said_none > 0.9) if more_none else (said_none < 0.1)
