@@ -27,10 +27,8 @@ def mos_table(tmp_path, sample_videos):
     return path, sample_videos["bikes"].parent
 
 
-def test_scores_every_video_resumably_and_reports_the_missing_one(mos_table, tmp_path):
-    table, root = mos_table
-    out = tmp_path / "scores.jsonl"
-    args = [
+def _eval_args(table, root, out) -> list[str]:
+    return [
         "eval",
         "--dataset",
         "mos-csv",
@@ -38,12 +36,16 @@ def test_scores_every_video_resumably_and_reports_the_missing_one(mos_table, tmp
         str(table),
         "--video-root",
         str(root),
-        "--model",
-        "default",
         "--out",
         str(out),
         "--json",
     ]
+
+
+def test_scores_every_video_resumably_and_reports_the_missing_one(mos_table, tmp_path):
+    table, root = mos_table
+    out = tmp_path / "scores.jsonl"
+    args = [*_eval_args(table, root, out), "--model", "default"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
@@ -63,18 +65,7 @@ def test_scores_every_video_resumably_and_reports_the_missing_one(mos_table, tmp
 
 def test_a_mos_table_without_predictions_is_scored_with_the_shipped_model(mos_table, tmp_path):
     table, root = mos_table
-    args = [
-        "eval",
-        "--dataset",
-        "mos-csv",
-        "--annotations",
-        str(table),
-        "--video-root",
-        str(root),
-        "--out",
-        str(tmp_path / "s.jsonl"),
-        "--json",
-    ]
+    args = _eval_args(table, root, tmp_path / "s.jsonl")
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["count"] == 5
