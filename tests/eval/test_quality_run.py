@@ -80,3 +80,17 @@ def test_a_qa_set_without_predictions_or_model_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["eval", "--dataset", "nextqa-mc", "--annotations", str(csv)])
     assert result.exit_code == 2
     assert "--predictions" in result.stderr
+
+
+def test_an_interrupted_last_line_is_repaired_on_resume(mos_table, tmp_path):
+    table, root = mos_table
+    out = tmp_path / "scores.jsonl"
+    args = [*_eval_args(table, root, out), "--model", "default"]
+    assert runner.invoke(app, args).exit_code == 0
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])  # cut mid-write
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "1 scored, 3 already in" in again.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["video_id"] for r in rows) == sorted(json.loads(x)["video_id"] for x in lines)

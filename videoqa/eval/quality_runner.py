@@ -3,7 +3,8 @@ resumably (the model-run mode of ``videoqa eval --dataset mos-csv``).
 
 Each scored video becomes one JSON line ``{"video_id", "score", "model", "seconds"}``,
 flushed at once, readable by :func:`~videoqa.eval.quality.read_quality_predictions`.
-A rerun skips the videos already in the file; a missing or undecodable video is
+A rerun skips the videos already in the file (an interrupted last line is repaired,
+as for question runs); a missing or undecodable video is
 recorded as an error (:class:`~videoqa.eval.runner.RunError`) and the run goes on.
 """
 
@@ -16,30 +17,10 @@ from pathlib import Path
 
 from videoqa.data.schema import Benchmark, QualitySample
 from videoqa.errors import UsageError, VideoError
-from videoqa.eval.runner import RunError, RunSummary
+from videoqa.eval.runner import RunError, RunSummary, read_done
 
 QualityScorer = Callable[[Path], float]
 """``scorer(video_path) -> score`` (higher = better), e.g. VQA² stage 2."""
-
-
-def _done(out: Path, model: str) -> set[str]:
-    """Video ids already scored in ``out`` by ``model``.
-
-    Raises:
-        UsageError: ``out`` holds another model's scores.
-    """
-    done: set[str] = set()
-    if not out.is_file():
-        return done
-    for line in out.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # an interrupted last write; the video is scored again
-        if row.get("model") != model:
-            raise UsageError(f"{out} holds scores of {row.get('model')!r}, not {model!r}")
-        done.add(str(row["video_id"]))
-    return done
 
 
 def run_quality_predictions(
@@ -65,8 +46,8 @@ def run_quality_predictions(
     start = time.perf_counter()
     if not all(isinstance(s, QualitySample) for s in benchmark.samples):
         raise UsageError(f"{benchmark.name}: a quality run scores MOS-table videos")
-    done = _done(out, model)
-    todo = [s for s in benchmark.samples if s.video_id not in done]
+    resume = read_done(out, model, id_key="video_id", value_key="score")
+    todo = [s for s in benchmark.samples if s.video_id not in resume.done]
     total, written, errors = len(benchmark.samples), 0, []
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as handle:
@@ -98,5 +79,6 @@ def run_quality_predictions(
         skipped=total - len(todo),
         written=written,
         errors=errors,
+        repaired=resume.repaired,
         seconds=time.perf_counter() - start,
     )

@@ -143,8 +143,12 @@ def _repair_tail(path: Path) -> bool:
     return False
 
 
-def read_done(path: Path, model: str) -> _Resume:
-    """Question ids already answered in ``path`` (by ``model``); repairs a cut last line.
+def read_done(
+    path: Path, model: str, *, id_key: str = "qid", value_key: str = "prediction"
+) -> _Resume:
+    """Ids already done in the JSON-lines file ``path`` (by ``model``); repairs a cut
+    last line. A row counts when it holds ``id_key`` and ``value_key`` (question runs:
+    ``qid``/``prediction``; quality runs: ``video_id``/``score``).
 
     Raises:
         UsageError: the file holds predictions written by another model.
@@ -163,7 +167,7 @@ def read_done(path: Path, model: str) -> _Resume:
             row = json.loads(line) if line.strip() else None
         except json.JSONDecodeError:
             continue  # reported as malformed when the file is scored
-        if not isinstance(row, dict) or "qid" not in row or "prediction" not in row:
+        if not isinstance(row, dict) or id_key not in row or value_key not in row:
             continue
         other = row.get("model")
         if other is not None and other != model:
@@ -171,7 +175,7 @@ def read_done(path: Path, model: str) -> _Resume:
                 f"{path.name} holds predictions of model {other!r}, not {model!r}; "
                 "choose another --out to keep both"
             )
-        resume.done.add(str(row["qid"]))
+        resume.done.add(str(row[id_key]))
     return resume
 
 
