@@ -54,30 +54,24 @@ def ask_command(
     choices = _gather_choices(ctx, choices)
     from videoqa.pipelines.ask import AskConfig, AskRun
     from videoqa.pipelines.evidence import save_evidence as write_evidence
-    from videoqa.pipelines.router import answer_quality, wants_quality
+    from videoqa.pipelines.router import QuestionRouter
     from videoqa.video.reader import probe
 
     with user_errors():
         probe(video)  # a missing or unreadable video fails before any model loads
-        if wants_quality(question, route, semantic_routing):
-            with stderr.status(f"assessing the quality of {video.name}"):
-                run = answer_quality(video, question, choices)
-            warnings: list[str] = []
-        else:
-            run, warnings = _visual_run(
-                video,
-                question,
-                choices,
-                model,
-                answers,
-                AskConfig(
-                    frames=frames,
-                    sampler=sampler,
-                    top_k=top_k,
-                    grid=grid,
-                    sampler_options={"rate": rate} if sampler == "fps" else {},
-                ),
-            )
+        config = AskConfig(
+            frames=frames,
+            sampler=sampler,
+            top_k=top_k,
+            grid=grid,
+            sampler_options={"rate": rate} if sampler == "fps" else {},
+        )
+        warnings: list[str] = []
+        router = QuestionRouter(
+            lambda: _visual_pipeline(model, answers, config, warnings), route, semantic_routing
+        )
+        with stderr.status(f"answering on {video.name}"):
+            run = router(video, question, choices)
         result = run.result.model_copy(update={"warnings": warnings})
         if save_evidence is not None:
             run = AskRun(result=result, frames=run.frames, grid_image=run.grid_image)
@@ -90,20 +84,19 @@ def ask_command(
         _print_result(result)
 
 
-def _visual_run(video, question, choices, model, answers, config):
-    """Answer with the image–text pipeline; returns the run and the model warnings."""
+def _visual_pipeline(model, answers, config, warnings: list[str]):
+    """Build the image–text pipeline (only when a question needs it); the model's
+    warnings are printed and appended to ``warnings``."""
     from videoqa.pipelines.ask import AskPipeline
     from videoqa.pipelines.models import resolve_encoder
     from videoqa.pipelines.vocabulary import load_answer_vocabulary
 
     vocabulary = load_answer_vocabulary(answers) if answers else None
-    with stderr.status(f"loading model {model}"):
-        resolved = resolve_encoder(model)
+    resolved = resolve_encoder(model)
     for warning in resolved.warnings:
         stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    pipeline = AskPipeline(resolved.encoder, config, vocabulary)
-    with stderr.status(f"answering on {video.name}"):
-        return pipeline(video, question, choices), resolved.warnings
+    warnings.extend(resolved.warnings)
+    return AskPipeline(resolved.encoder, config, vocabulary)
 
 
 def _gather_choices(ctx: typer.Context, choices: list[str] | None) -> list[str] | None:
