@@ -1,0 +1,20 @@
+"""Configuration of the single-stream transformer baseline."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from videoqa.models.base import VideoQAConfig
+
+
+class TransformerQAConfig(VideoQAConfig):
+    """Transformer baseline sizes.
+
+    Attributes:
+        hidden_size: token width.
+        num_layers: transformer encoder layers over the joint sequence.
+        See :class:`~videoqa.models.base.VideoQAConfig` for the shared fields.
+    """
+
+    hidden_size: int = Field(128, gt=0)
+    num_layers: int = Field(2, ge=1)
