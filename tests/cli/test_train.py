@@ -1,0 +1,86 @@
+"""``videoqa train`` on a tiny on-disk benchmark, feature store and teacher store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from tests.training.fakes import TINY, make_task, write_benchmark, write_features, write_teacher
+from videoqa.cli.train import register
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    application = typer.Typer()
+    register(application)
+
+    @application.command("noop")
+    def _noop() -> None:  # a second command keeps "train" a named sub-command
+        pass
+
+    return application
+
+
+@pytest.fixture(scope="module")
+def disk(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_cli")
+    task = make_task(sizes=(("train", 24), ("val", 8), ("test", 8)))
+    write_benchmark(task, root / "bench")
+    write_features(task, root / "feats")
+    write_teacher(task, root / "teacher.h5")
+    config = {
+        "data": {
+            "benchmark_dir": str(root / "bench"),
+            "features_dir": str(root / "feats"),
+            "teacher_path": str(root / "teacher.h5"),
+        },
+        "model": {"name": TINY, "config": {"hidden_size": 16, "num_heads": 2}},
+        "optim": {"lr": 0.03},
+        "epochs": 2,
+        "batch_size": 8,
+        "log_every": 1,
+        "cpu": True,
+    }
+    (root / "cfg.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("recipe", ["baseline", "sparc"])
+def test_train_cli_writes_run_folder(app, disk, recipe):
+    out = disk / f"run_{recipe}"
+    args = ["train", "--recipe", recipe, "--config", str(disk / "cfg.yaml"), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--set", "recipe.w_s=0.25"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(x) for x in (out / "metrics.jsonl").open()]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [0, 1]
+    assert sum(r["kind"] == "step" for r in records) == 6
+    assert ("spatial" in records[0]["losses"]) == (recipe == "sparc")
+    assert (out / "curve.png").is_file()
+    assert (out / "checkpoints" / "last" / "state.pt").is_file()
+    assert (out / "checkpoints" / "best" / "tokenizer.json").is_file()
+    assert (out / "predictions" / "test.jsonl").is_file()
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["recipe"]["name"] == recipe and saved["recipe"]["w_s"] == 0.25
+    again = CliRunner().invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert (out / "metrics.jsonl").read_text().count("\n") == len(records)
+
+
+def test_train_cli_usage_errors(app, disk):
+    cfg = str(disk / "cfg.yaml")
+    bad_key = CliRunner().invoke(
+        app, ["train", "--recipe", "sparc", "--config", cfg, "--set", "optim.lrr=1"]
+    )
+    assert bad_key.exit_code == 2 and "lrr" in bad_key.output
+    unknown = CliRunner().invoke(app, ["train", "--recipe", "nope", "--config", cfg])
+    assert unknown.exit_code == 2 and "nope" in unknown.output
+    clash = CliRunner().invoke(
+        app, ["train", "--recipe", "sparc", "--config", cfg, "--set", "recipe.name=baseline"]
+    )
+    assert clash.exit_code == 2
+    missing = CliRunner().invoke(app, ["train", "--recipe", "sparc", "--config", "nope.yaml"])
+    assert missing.exit_code == 2

@@ -1,0 +1,43 @@
+"""The ``baseline`` recipe: plain cross-entropy on the whole video, optional whole-video
+mixup (Zhang et al., ICLR 2018): ``L = CE(M(V, Q), A) [+ w_m·L_m]``."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+
+from videoqa.losses.mixup import plain_mixup, sample_mixup
+from videoqa.losses.sparc import SparcLossParts
+from videoqa.recipes.base import Recipe, forward_passes, mixup_fires, mixup_passes, mixup_term
+from videoqa.training.config import RecipeConfig
+from videoqa.training.data import TrainBatch
+
+
+class BaselineRecipe(Recipe):
+    """Same backbone, no guidance. Options used: ``mixup`` and ``batch_passes``."""
+
+    name = "baseline"
+    requires_teacher = False
+
+    @classmethod
+    def from_config(cls, options: RecipeConfig) -> BaselineRecipe:
+        return cls(options)
+
+    def loss(self, model: nn.Module, batch: TrainBatch) -> SparcLossParts:
+        qa, answers = batch.qa, batch.answers
+        passes = [qa]
+        mixed = None
+        mix = self.options.mixup
+        if mixup_fires(mix):
+            perm, lam = sample_mixup(batch.batch_size, mix.alpha, mix.beta)
+            mixed = plain_mixup(
+                qa.video, qa.video_mask, perm.to(qa.video.device), lam.to(qa.video.device)
+            )
+            passes.append(mixup_passes(qa, mixed))
+        logits = forward_passes(model, passes, self.options.batch_passes)
+        main = F.cross_entropy(logits[0], answers)
+        total, l_m = main, None
+        if mixed is not None:
+            l_m = mixup_term(logits[1], answers, mixed)
+            total = main + mix.weight * l_m
+        return SparcLossParts(total=total, main=main, mixup=l_m)

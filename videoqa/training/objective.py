@@ -1,0 +1,35 @@
+"""The interface between the trainer and a training recipe.
+
+The trainer (:mod:`videoqa.training.trainer`) only knows :class:`Objective`; the recipes
+of :mod:`videoqa.recipes` (an entry-point layer the library never imports) implement it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from torch import nn
+
+from videoqa.losses.sparc import SparcLossParts
+from videoqa.training.data import TrainBatch
+
+#: The typed record of loss terms every objective returns (see :class:`SparcLossParts`).
+LossParts = SparcLossParts
+
+
+class Objective(ABC):
+    """The training loss of one batch.
+
+    Attributes:
+        requires_teacher: whether batches must carry ``teacher_probs`` ``(B, T, C)``.
+    """
+
+    requires_teacher: bool = False
+
+    @abstractmethod
+    def loss(self, model: nn.Module, batch: TrainBatch) -> LossParts:
+        """Forward pass(es) of ``model`` (in train mode) on ``batch`` and the loss terms.
+
+        Randomness (mixup, frame choice) must come from torch's global RNG, which the
+        trainer seeds and checkpoints, so a resumed run repeats an uninterrupted one.
+        """
