@@ -1,0 +1,34 @@
+"""A tiny synthetic benchmark (annotations only) and a random feature store of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from videoqa.synth.config import SynthConfig
+from videoqa.synth.generate import generate_dataset
+
+from .fakes import FRAMES, write_fake_store
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    generate_dataset(out, SynthConfig(videos=8, seed=1, frames=FRAMES, size=48), workers=1,
+                     write_videos=False)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def fake_store(tmp_path_factory, tiny_bench):
+    return write_fake_store(tmp_path_factory.mktemp("feats"), tiny_bench)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """These models are tiny: one intra-op thread avoids spinning when the cores are busy."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
