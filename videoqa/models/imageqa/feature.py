@@ -8,7 +8,8 @@ candidate answer:
 
 1. words are embedded (``E``, shared by question and candidates); the question is read by
    a bidirectional GRU, ``q`` = masked mean of its states;
-2. patches are projected to the hidden size, a learned position embedding per patch is
+2. inputs are standardised with the training features' mean/std; patches are
+   projected to the hidden size, a learned position embedding per patch is
    added, and ``hops`` rounds of question-guided attention (stacked attention, Yang et
    al., CVPR 2016, "Stacked Attention Networks for Image Question Answering", §3.3) pool
    them: ``u_0 = q``, ``α_h = softmax_p((W_h u_{h-1})·x_p / √H)``, ``v_h = Σ_p α_hp x_p``,
@@ -96,14 +97,14 @@ class FeatureTeacherModel(nn.Module):
         self.words = nn.Embedding(config.vocab_size, h, padding_idx=0)
         self.question_rnn = nn.GRU(h, h // 2, batch_first=True, bidirectional=True)
         self.question_out = nn.Linear(2 * (h // 2), h)
-        self.frame_proj = nn.Sequential(
-            nn.LayerNorm(config.feature_dim), nn.Linear(config.feature_dim, h)
-        )
+        self.frame_proj = nn.Linear(config.feature_dim, h)
+        self.register_buffer("frame_mean", torch.zeros(config.feature_dim))
+        self.register_buffer("frame_std", torch.ones(config.feature_dim))
         self.has_patches = config.patch_dim is not None and config.num_patches is not None
         if self.has_patches:
-            self.patch_proj = nn.Sequential(
-                nn.LayerNorm(config.patch_dim), nn.Linear(config.patch_dim, h)
-            )
+            self.patch_proj = nn.Linear(config.patch_dim, h)
+            self.register_buffer("patch_mean", torch.zeros(config.patch_dim))
+            self.register_buffer("patch_std", torch.ones(config.patch_dim))
             self.patch_pos = nn.Parameter(torch.randn(config.num_patches, h) * 0.02)
             self.hop_query = nn.ModuleList(nn.Linear(h, h) for _ in range(config.hops))
         self.fuse = nn.Sequential(
@@ -114,6 +115,17 @@ class FeatureTeacherModel(nn.Module):
         )
         self.answer_proj = nn.Linear(h, h)
         self.drop = nn.Dropout(config.dropout)
+
+    @torch.no_grad()
+    def set_input_stats(self, vectors: torch.Tensor, patches: torch.Tensor | None) -> None:
+        """Standardise inputs with the per-dimension mean and std of training features
+        ``(N, D)`` and ``(N, P, Dp)`` (kept in the checkpoint as buffers)."""
+        self.frame_mean.copy_(vectors.mean(0))
+        self.frame_std.copy_(vectors.std(0).clamp(min=1e-6))
+        if self.has_patches and patches is not None:
+            flat = patches.reshape(-1, patches.shape[-1])
+            self.patch_mean.copy_(flat.mean(0))
+            self.patch_std.copy_(flat.std(0).clamp(min=1e-6))
 
     def encode_question(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``(N, L)`` word ids and bool mask → ``(N, H)`` question vector."""
@@ -129,7 +141,7 @@ class FeatureTeacherModel(nn.Module):
 
     def _attend(self, q: torch.Tensor, patches: torch.Tensor) -> list[torch.Tensor]:
         """``hops`` question-guided poolings of ``(N, P, Dp)`` patches → list of ``(N, H)``."""
-        x = self.patch_proj(patches) + self.patch_pos  # (N, P, H)
+        x = self.patch_proj((patches - self.patch_mean) / self.patch_std) + self.patch_pos
         u, pooled = q, []
         for query in self.hop_query:
             scores = torch.einsum("nh,nph->np", query(u), x) / math.sqrt(x.shape[-1])
@@ -169,7 +181,7 @@ class FeatureTeacherModel(nn.Module):
                 f"(patch_dim={self.config.patch_dim})"
             )
         q = self.encode_question(question, question_mask)
-        f = self.frame_proj(vectors)
+        f = self.frame_proj((vectors - self.frame_mean) / self.frame_std)
         if patches is not None:
             pooled = self._attend(q, patches)
             u = q + sum(pooled)

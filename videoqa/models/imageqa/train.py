@@ -358,6 +358,7 @@ def train_feature_teacher(
     texts = train_ex.questions + [c for cands in train_ex.candidates for c in cands]
     teacher = _new_teacher(feature_store, texts, config)
     train, val = _encode(teacher, train_ex), _encode(teacher, val_ex)
+    teacher.model.set_input_stats(train.vectors, train.patches)
     best_epoch, history = fit(teacher, train, val, config)
     scores = evaluate(teacher.model, val)
     report = TeacherReport(
