@@ -1,0 +1,116 @@
+"""``videoqa extract`` and ``videoqa encoder-train`` on a tiny rendered benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from videoqa.cli.extract import register
+from videoqa.encoders.cnn import CNNConfig, CNNFrameEncoder
+from videoqa.features.store import FeatureStore
+from videoqa.synth.config import SynthConfig
+from videoqa.synth.generate import generate_dataset
+
+
+def _flat(text: str) -> str:
+    """Rich wraps long lines at the terminal width: compare with single spaces."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli_bench") / "synth"
+    generate_dataset(out, SynthConfig(videos=6, seed=2, frames=20, size=48, fps=8.0), workers=1)
+    return out
+
+
+def test_train_then_extract_all_splits(app: typer.Typer, bench: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    train = runner.invoke(
+        app,
+        [
+            "encoder-train",
+            "--synthetic",
+            str(bench),
+            "--out",
+            str(tmp_path / "cnn"),
+            "--epochs",
+            "1",
+            "--frames-per-video",
+            "2",
+            "--image-size",
+            "32",
+            "--json",
+        ],
+    )
+    assert train.exit_code == 0, train.output
+    assert json.loads(train.stdout)["train_frames"] > 0
+    args = [
+        "extract",
+        "--annotations",
+        str(bench),
+        "--split",
+        "all",
+        "--encoder",
+        f"cnn:{tmp_path / 'cnn'}",
+        "--frames",
+        "6",
+        "--patches",
+        "--out",
+        str(tmp_path / "f"),
+    ]
+    first = runner.invoke(app, [*args, "--json"])
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["extracted"] == 6 and report["failed"] == [] and report["frames"] == 36
+    store = FeatureStore(tmp_path / "f")
+    assert len(store) == 6 and store.meta.frames == 6 and store.meta.num_patches == 4
+    assert store.get(store.ids()[0]).patches.shape == (6, 4, 32)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "0 extracted, 6 already done" in _flat(again.output)
+    other = runner.invoke(app, [*args[:-1], str(tmp_path / "f"), "--frames", "8"])
+    assert other.exit_code == 2 and "another configuration" in other.output
+
+
+def test_only_failures_exit_3(app: typer.Typer, bench: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    CNNFrameEncoder(CNNConfig(image_size=16, channels=(2, 2, 2, 2))).save_pretrained(tmp_path / "c")
+    result = runner.invoke(
+        app,
+        [
+            "extract",
+            "--annotations",
+            str(bench),
+            "--split",
+            "test",
+            "--video-root",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "f"),
+            "--frames",
+            "2",
+            "--encoder",
+            f"cnn:{tmp_path / 'c'}",
+        ],
+    )
+    assert result.exit_code == 3
+    assert "0 extracted" in _flat(result.output) and "skipped test_00000" in _flat(result.output)
+
+
+def test_bad_sampler_option(app: typer.Typer, bench: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["extract", "--annotations", str(bench), "--out", str(tmp_path), "--sampler-option", "x"],
+    )
+    assert result.exit_code == 2 and "KEY=VALUE" in _flat(result.output)

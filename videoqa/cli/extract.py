@@ -1,0 +1,177 @@
+"""``videoqa extract`` (frame features into a store) and ``videoqa encoder-train`` (the
+small CNN frame encoder, from scratch on a synthetic benchmark)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from videoqa.cli._common import print_json, stderr, user_errors
+from videoqa.errors import UsageError
+
+EXIT_NOTHING_EXTRACTED = 3
+
+
+def _parse_options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs; values parsed as JSON when they can be (numbers, booleans)."""
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--sampler-option must be KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _progress_bar(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]extract"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def extract_command(
+    annotations: Path = typer.Option(
+        ..., "--annotations", help="Annotation file or benchmark folder."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Feature store folder (created; resumed if present)."
+    ),
+    dataset: str = typer.Option("synthetic", "--dataset", help="Registered dataset name."),
+    split: list[str] = typer.Option(
+        [], "--split", help="Split(s) to extract (repeat); 'all': every qa/*.jsonl of the folder."
+    ),
+    video_root: Path | None = typer.Option(None, "--video-root", help="Folder of the videos."),
+    encoder: str = typer.Option(
+        "tiny", "--encoder", help="tiny | tiny-siglip | <hub id> | <checkpoint dir> | cnn:<dir>."
+    ),
+    sampler: str = typer.Option("uniform", "--sampler", help="Frame sampler name."),
+    sampler_option: list[str] = typer.Option([], "--sampler-option", help="KEY=VALUE (repeat)."),
+    frames: int = typer.Option(32, "--frames", help="Frame budget given to the sampler."),
+    patches: bool = typer.Option(False, "--patches", help="Store patch tokens too."),
+    shard_size: int = typer.Option(256, "--shard-size", help="Videos per shard."),
+    batch_frames: int = typer.Option(128, "--batch-frames", help="Frames per forward pass."),
+    workers: int = typer.Option(2, "--workers", help="Decoding threads."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
+) -> None:
+    """Encode the sampled frames of every video into a resumable feature store.
+
+    Under `accelerate launch`, process i of n extracts the id-sorted videos i::n.
+    """
+    from videoqa.features.extract import (
+        extract_features,
+        load_frame_encoder,
+        resolve_rank,
+        videos_from_benchmark,
+    )
+
+    with user_errors():
+        options = _parse_options(sampler_option)
+        jobs = videos_from_benchmark(dataset, annotations, splits=split, video_root=video_root)
+        rank, world = resolve_rank(None, None)
+        frame_encoder = load_frame_encoder(encoder, patches=patches, device=_device())
+        with _progress_bar(as_json) as bar:
+            task = bar.add_task("extract", total=None)
+            report = extract_features(
+                jobs,
+                out,
+                frame_encoder,
+                sampler=sampler,
+                frames=frames,
+                sampler_options=options,
+                dataset=dataset,
+                shard_size=shard_size,
+                batch_frames=batch_frames,
+                workers=workers,
+                rank=rank,
+                world_size=world,
+                extra={"splits": list(split)},
+                progress=lambda done, todo: bar.update(task, completed=done, total=todo),
+            )
+    if as_json:
+        print_json(report)
+    else:
+        _summary(report)
+    if report.extracted == 0 and report.failed:
+        raise typer.Exit(code=EXIT_NOTHING_EXTRACTED)
+
+
+def _device() -> str:
+    from accelerate import PartialState
+
+    return str(PartialState().device)
+
+
+def _summary(report) -> None:  # noqa: ANN001 - ExtractReport, imported lazily
+    rank = f" (process {report.rank} of {report.world_size})" if report.world_size > 1 else ""
+    stderr.print(
+        f"{report.out}{rank}: {report.extracted} extracted, {report.skipped} already done, "
+        f"{len(report.failed)} failed of {report.assigned}; {report.frames} frames in "
+        f"{report.seconds:.1f} s ({report.frames_per_second:.0f} frames/s)",
+        highlight=False,
+    )
+    for failure in report.failed[:10]:
+        stderr.print(f"  [yellow]skipped[/] {failure.video_id}: {failure.reason}", highlight=False)
+    if len(report.failed) > 10:
+        stderr.print(f"  ... {len(report.failed) - 10} more in {report.out}/errors.jsonl")
+
+
+def encoder_train_command(
+    synthetic: Path = typer.Option(
+        ..., "--synthetic", help="`videoqa synth` folder (with videos)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder for the trained encoder."),
+    epochs: int = typer.Option(6, "--epochs", help="Passes over the training frames."),
+    frames_per_video: int = typer.Option(4, "--frames-per-video", help="Frames drawn per video."),
+    image_size: int = typer.Option(112, "--image-size", help="Input side in pixels (x16)."),
+    max_videos: int | None = typer.Option(None, "--max-videos", help="Cap per split."),
+    seed: int = typer.Option(0, "--seed", help="Seed (same seed, same weights)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
+) -> None:
+    """Train the small CNN frame encoder from scratch on a synthetic benchmark's scene graphs."""
+    from pydantic import ValidationError
+
+    from videoqa.encoders.cnn import CNNConfig
+    from videoqa.encoders.cnn_train import CNNTrainConfig, train_cnn_encoder
+
+    try:
+        cfg = CNNTrainConfig(
+            model=CNNConfig(image_size=image_size),
+            epochs=epochs,
+            frames_per_video=frames_per_video,
+            max_videos=max_videos,
+            seed=seed,
+        )
+    except ValidationError as err:
+        stderr.print(f"[bold red]error:[/] {err.errors()[0]['msg']}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+    def log(epoch: int, loss: float) -> None:
+        if not as_json:
+            stderr.print(f"epoch {epoch}/{epochs}: loss {loss:.4f}", highlight=False)
+
+    with user_errors():
+        report = train_cnn_encoder(synthetic, out, cfg, progress=log)
+    if as_json:
+        print_json(report)
+        return
+    stderr.print(f"saved to {out} ({report.seconds:.0f} s); use --encoder cnn:{out}")
+    for name, value in report.val.items():
+        stderr.print(f"  val {name}: {value:.3f} (constant predictor {report.chance[name]:.3f})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``extract`` and ``encoder-train`` to the ``videoqa`` app."""
+    app.command("extract")(extract_command)
+    app.command("encoder-train")(encoder_train_command)
