@@ -94,3 +94,21 @@ def test_baseline_is_plain_ce(setup):
     ce = torch.nn.functional.cross_entropy(model(batch.qa).logits, batch.answers)
     assert set(parts.as_floats()) == {"loss", "main"}
     assert parts.total.item() == pytest.approx(ce.item(), abs=1e-6)
+
+
+@pytest.mark.parametrize("options", [{}, {"mixup": {"enabled": True}}, {"w_s": 0}])
+def test_split_backward_gives_the_same_loss_and_gradients(setup, options):
+    model, batch = setup
+
+    def grads(split: bool):
+        model.zero_grad()
+        torch.manual_seed(5)
+        recipe = build_recipe("sparc", _options(split_backward=split, **options))
+        parts = recipe.backward_loss(model, batch, lambda t: t.backward())
+        return parts, [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    (split_parts, split_grads), (one_parts, one_grads) = grads(True), grads(False)
+    assert split_parts.as_floats() == pytest.approx(one_parts.as_floats(), abs=1e-5)
+    assert len(split_grads) == len(one_grads)
+    for a, b in zip(split_grads, one_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -91,15 +91,15 @@ def test_resume_after_kill_repeats_the_uninterrupted_run(tmp_path, kill_at):
 
     cfg = _config(tmp_path / "killed", checkpoint_every=3)
     recipe = build_recipe("sparc", cfg.recipe)
-    original, calls = recipe.loss, []
+    original, calls = recipe.backward_loss, []
 
-    def dying_loss(model, batch):
+    def dying_loss(model, batch, backward):
         calls.append(1)
         if len(calls) == kill_at:
             raise Killed
-        return original(model, batch)
+        return original(model, batch, backward)
 
-    recipe.loss = dying_loss
+    recipe.backward_loss = dying_loss
     with pytest.raises(Killed):
         Trainer(cfg, recipe, data=data).fit()
     resumed = Trainer(cfg, build_recipe("sparc", cfg.recipe), data=data).fit(resume=True)

@@ -110,6 +110,9 @@ class RecipeConfig(_Section):
         threshold: ``t`` of ``V_c = {f_k | p_{k,a} > t}``.
         fallback_topk: frames kept when none is above ``t``.
         batch_passes: run the forward passes that share shapes as one batch.
+        split_backward: back-propagate the spatial and mixup terms right after their
+            own forward (before the next pass), so at most the two passes of
+            ``L_g + w_c·L_c`` hold activations at once (same gradients, less memory).
         mixup: see :class:`MixupConfig`.
     """
 
@@ -120,6 +123,7 @@ class RecipeConfig(_Section):
     threshold: float = Field(0.5, ge=0, le=1)
     fallback_topk: int = Field(1, ge=1)
     batch_passes: bool = True
+    split_backward: bool = True
     mixup: MixupConfig = Field(default_factory=MixupConfig)
 
 

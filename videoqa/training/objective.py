@@ -7,8 +7,9 @@ of :mod:`videoqa.recipes` (an entry-point layer the library never imports) imple
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
-from torch import nn
+from torch import Tensor, nn
 
 from videoqa.losses.sparc import SparcLossParts
 from videoqa.training.data import TrainBatch
@@ -33,3 +34,14 @@ class Objective(ABC):
         Randomness (mixup, frame choice) must come from torch's global RNG, which the
         trainer seeds and checkpoints, so a resumed run repeats an uninterrupted one.
         """
+
+    def backward_loss(
+        self, model: nn.Module, batch: TrainBatch, backward: Callable[[Tensor], None]
+    ) -> LossParts:
+        """Compute the loss and back-propagate it with ``backward`` (the trainer passes
+        ``accelerator.backward``). The default is one ``backward(parts.total)``; a recipe
+        may instead call ``backward`` on several parts of the loss, freeing each part's
+        activations early (the gradients add up to those of the total)."""
+        parts = self.loss(model, batch)
+        backward(parts.total)
+        return parts

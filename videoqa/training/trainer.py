@@ -307,8 +307,7 @@ class Trainer:
 
     def _step(self, loop: _Loop, batch) -> LossParts:
         loop.model.train()
-        parts = self.objective.loss(loop.model, batch)
-        self.accelerator.backward(parts.total)
+        parts = self.objective.backward_loss(loop.model, batch, self.accelerator.backward)
         if self.config.optim.grad_clip > 0:
             self.accelerator.clip_grad_norm_(loop.model.parameters(), self.config.optim.grad_clip)
         loop.optimizer.step()
