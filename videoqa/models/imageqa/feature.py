@@ -12,8 +12,9 @@ candidate answer:
    projected to the hidden size, a learned position embedding per patch is
    added, and ``hops`` rounds of question-guided attention (stacked attention, Yang et
    al., CVPR 2016, "Stacked Attention Networks for Image Question Answering", §3.3) pool
-   them: ``u_0 = q``, ``α_h = softmax_p((W_h u_{h-1})·x_p / √H)``, ``v_h = Σ_p α_hp x_p``,
-   ``u_h = u_{h-1} + v_h``;
+   them: ``u_0 = q``; hop ``h`` picks a phrase of the question,
+   ``c_h = Σ_l softmax_l((K_h u_{h-1})·w_l / √H) w_l`` (``w_l`` the word states), then
+   ``α_h = softmax_p((W_h c_h)·x_p / √H)``, ``v_h = Σ_p α_hp x_p``, ``u_h = u_{h-1} + v_h``;
 3. ``z = MLP([q; f'; v_1 … v_hops; u_hops ⊙ q])`` (``f'`` the projected frame vector);
 4. candidate ``c`` (masked mean of its word embeddings, projected) gets the logit
    ``z · a_c``.
@@ -107,6 +108,7 @@ class FeatureTeacherModel(nn.Module):
             self.register_buffer("patch_std", torch.ones(config.patch_dim))
             self.patch_pos = nn.Parameter(torch.randn(config.num_patches, h) * 0.02)
             self.hop_query = nn.ModuleList(nn.Linear(h, h) for _ in range(config.hops))
+            self.hop_control = nn.ModuleList(nn.Linear(h, h) for _ in range(config.hops))
         self.fuse = nn.Sequential(
             nn.Linear(h * (3 + config.hops), 2 * h),
             nn.GELU(),
@@ -127,8 +129,11 @@ class FeatureTeacherModel(nn.Module):
             self.patch_mean.copy_(flat.mean(0))
             self.patch_std.copy_(flat.std(0).clamp(min=1e-6))
 
-    def encode_question(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``(N, L)`` word ids and bool mask → ``(N, H)`` question vector."""
+    def encode_question(
+        self, ids: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, L)`` word ids and bool mask → ``(N, H)`` question vector and ``(N, L, H)``
+        word states."""
         lengths = mask.sum(-1).clamp(min=1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(
             self.drop(self.words(ids)), lengths, batch_first=True, enforce_sorted=False
@@ -137,14 +142,27 @@ class FeatureTeacherModel(nn.Module):
         states, _ = nn.utils.rnn.pad_packed_sequence(
             states, batch_first=True, total_length=ids.shape[1]
         )
-        return self.question_out(_masked_mean(states, mask))
+        states = self.question_out(states)
+        return _masked_mean(states, mask), states
 
-    def _attend(self, q: torch.Tensor, patches: torch.Tensor) -> list[torch.Tensor]:
-        """``hops`` question-guided poolings of ``(N, P, Dp)`` patches → list of ``(N, H)``."""
+    def _attend(
+        self, q: torch.Tensor, words: torch.Tensor, mask: torch.Tensor, patches: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """``hops`` question-guided poolings of ``(N, P, Dp)`` patches → list of ``(N, H)``.
+
+        Each hop first attends over the question's words (``words`` ``(N, L, H)``, ``mask``
+        ``(N, L)``) to pick the phrase it looks for (the control step of MAC, Hudson &
+        Manning, ICLR 2018, §3.2.1), then over the patches with that phrase as query.
+        """
         x = self.patch_proj((patches - self.patch_mean) / self.patch_std) + self.patch_pos
+        scale = math.sqrt(x.shape[-1])
         u, pooled = q, []
-        for query in self.hop_query:
-            scores = torch.einsum("nh,nph->np", query(u), x) / math.sqrt(x.shape[-1])
+        for control, query in zip(self.hop_control, self.hop_query, strict=True):
+            word_scores = torch.einsum("nh,nlh->nl", control(u), words) / scale
+            phrase = torch.einsum(
+                "nl,nlh->nh", word_scores.masked_fill(~mask, float("-inf")).softmax(-1), words
+            )
+            scores = torch.einsum("nh,nph->np", query(phrase), x) / scale
             v = torch.einsum("np,nph->nh", scores.softmax(-1), x)
             pooled.append(v)
             u = u + v
@@ -180,10 +198,10 @@ class FeatureTeacherModel(nn.Module):
                 "patch tokens must be given exactly when the teacher was built with them "
                 f"(patch_dim={self.config.patch_dim})"
             )
-        q = self.encode_question(question, question_mask)
+        q, words = self.encode_question(question, question_mask)
         f = self.frame_proj((vectors - self.frame_mean) / self.frame_std)
         if patches is not None:
-            pooled = self._attend(q, patches)
+            pooled = self._attend(q, words, question_mask, patches)
             u = q + sum(pooled)
         else:
             pooled = [torch.zeros_like(q) for _ in range(self.config.hops)]
