@@ -66,8 +66,7 @@ def make_batch(b: int, t: int, d: int, c: int, vocab: int) -> TrainBatch:
 
 def step_fn(model, optimizer, recipe, batch):
     def step() -> None:
-        parts = recipe.loss(model, batch)
-        parts.total.backward()
+        recipe.backward_loss(model, batch, lambda loss: loss.backward())
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
