@@ -16,6 +16,9 @@ COMMAND_MODULES: list[str] = [
     "videoqa.cli.quality",
     "videoqa.cli.synth",
     "videoqa.cli.eval",
+    "videoqa.cli.extract",
+    "videoqa.cli.teach",
+    "videoqa.cli.train",
 ]
 
 app = typer.Typer(
