@@ -57,6 +57,28 @@ def synth_command(
     Console().print(table)
 
 
+def synth_features_command(
+    benchmark: Path = typer.Option(..., "--benchmark", help="A videoqa synth folder."),
+    out: Path = typer.Option(..., "--out", help="Feature store folder (created; resumable)."),
+    frames: int = typer.Option(16, "--frames", help="Frames per video."),
+    sampler: str = typer.Option("uniform", "--sampler", help="Frame sampler."),
+    splits: list[str] = typer.Option(
+        ["train", "val", "test", "comp"], "--split", help="Splits whose videos are written."
+    ),
+) -> None:
+    """Write oracle features (ground-truth scene-graph object tokens) into a feature store,
+    to train VideoQA models with perfect perception (CLEVRER-style oracle setting)."""
+    from videoqa.synth.features import write_scene_graph_store
+
+    with user_errors():
+        start = time.perf_counter()
+        written = write_scene_graph_store(
+            benchmark, out, frames=frames, sampler=sampler, splits=splits
+        )
+    stderr.print(f"{written} videos written to {out} in {time.perf_counter() - start:.1f} s")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the ``videoqa`` app."""
     app.command("synth")(synth_command)
+    app.command("synth-features")(synth_features_command)
