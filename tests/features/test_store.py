@@ -147,3 +147,22 @@ def test_two_ranks_merge(tmp_path: Path) -> None:
 def test_video_features_validates_lengths() -> None:
     with pytest.raises(ValueError, match="times"):
         VideoFeatures("a", np.zeros((3, 2), np.float32), np.zeros(2), np.zeros(3, np.int64))
+
+
+def test_patches_array_stacks_in_id_order(tmp_path: Path) -> None:
+    with FeatureWriter(tmp_path, META) as writer:
+        for k, vid in enumerate(["a", "b"]):
+            writer.add(_features(vid, k))
+    with FeatureStore(tmp_path) as store:
+        stacked = store.patches_array(["b", "a"])
+        assert stacked.shape == (2, 4, 5, 2) and stacked.dtype == np.float32
+        np.testing.assert_array_equal(stacked[0], _features("b", 1).patches)
+
+
+def test_patches_array_refuses_a_store_without_patches(tmp_path: Path) -> None:
+    meta = META.model_copy(update={"patch_dim": None, "num_patches": None})
+    with FeatureWriter(tmp_path, meta) as writer:
+        f = _features("a", 0)
+        writer.add(VideoFeatures("a", f.frames, f.times, f.frame_indices, None))
+    with FeatureStore(tmp_path) as store, pytest.raises(FeatureStoreError, match="no patch"):
+        store.patches_array(["a"])

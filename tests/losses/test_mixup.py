@@ -110,3 +110,20 @@ def test_sample_mixup_shapes_and_range():
     assert mixup_pair_rows(torch.tensor([2, 0, 1])).tolist() == [0, 1, 2, 2, 0, 1]
     with pytest.raises(UsageError):
         sample_mixup(4, 0.0, 1.0)
+
+
+def test_mixup_mixes_patches_at_the_same_frames_with_the_same_lambda():
+    torch.manual_seed(0)
+    video, patches = torch.randn(3, 5, 4), torch.randn(3, 5, 2, 6)
+    visible = torch.ones(3, 5, dtype=torch.bool)
+    causal = torch.tensor([[0, 1, 1, 0, 0], [1, 0, 0, 0, 1], [0, 0, 1, 0, 0]], dtype=torch.bool)
+    perm, lam = torch.tensor([2, 0, 1]), torch.tensor([0.25, 0.5, 0.75])
+    mixed = temporal_guided_mixup(video, visible, causal, perm, lam, patches=patches)
+    flat = temporal_guided_mixup(patches.reshape(3, 5, 12), visible, causal, perm, lam)
+    torch.testing.assert_close(mixed.patches, flat.video.reshape(3, 5, 2, 6))
+    assert torch.equal(mixed.patches[~causal], patches[~causal])
+    # row 0 frame 1 is the first causal frame of row 0; row 2 has one causal frame (2)
+    torch.testing.assert_close(mixed.patches[0, 1], 0.25 * patches[0, 1] + 0.75 * patches[2, 2])
+    plain = plain_mixup(video, visible, perm, lam, patches=patches)
+    torch.testing.assert_close(plain.patches[1], 0.5 * patches[1] + 0.5 * patches[0])
+    assert temporal_guided_mixup(video, visible, causal, perm, lam).patches is None

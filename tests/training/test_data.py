@@ -62,3 +62,34 @@ def test_epoch_sampler_depends_on_seed_and_epoch_only():
     assert list(a) != first
     b.set_epoch(1)
     assert list(a) == list(b)
+
+
+class _FramesWithPatches:
+    """A feature source with patch tokens: patch (t, p) of video v holds (v, t, p)."""
+
+    def __init__(self, frames):
+        self.frames = frames.frames
+
+    def __contains__(self, video_id):
+        return video_id in self.frames
+
+    def frames_array(self, ids):
+        return np.stack([self.frames[i] for i in ids])
+
+    def patches_array(self, ids):
+        out = np.zeros((len(ids), T, 3, 2), np.float32)
+        for row, video_id in enumerate(ids):
+            out[row, :, :, 0] = int(video_id.split("_")[1])
+            out[row, :, :, 1] = np.arange(T)[:, None]
+        return out
+
+
+def test_dataset_patches_follow_their_videos(task):
+    tok = build_tokenizer(task.splits["train"])
+    source = _FramesWithPatches(task.frames)
+    data = QADataset(task.splits["train"], source, tok, patches=True)
+    batch = data.batch(torch.tensor([3, 1]))
+    assert batch.qa.patches.shape == (2, T, 3, 2)
+    assert batch.qa.patches[:, 0, 0, 0].tolist() == [3.0, 1.0]
+    assert batch.qa.patches[0, :, 1, 1].tolist() == list(range(T))
+    assert QADataset(task.splits["train"], source, tok).batch(torch.tensor([0])).qa.patches is None

@@ -322,6 +322,33 @@ class FeatureStore:
             out[row] = frames
         return out
 
+    def patches_array(self, ids: Sequence[str]) -> np.ndarray:
+        """Patch/region tokens of several videos stacked, for fast training loads.
+
+        Returns:
+            ``(N, T, P, Dp)`` float32 in the order of ``ids``.
+
+        Raises:
+            FeatureNotFoundError: an unknown id. FeatureStoreError: the store has no
+            patch tokens (extracted without ``--patches``) or the videos differ in shape.
+        """
+        if self.meta.patch_dim is None or self.meta.num_patches is None:
+            raise FeatureStoreError(f"{self.root} holds no patch tokens (extract with --patches)")
+        out = np.empty((len(ids), 0, self.meta.num_patches, self.meta.patch_dim), np.float32)
+        for row, video_id in enumerate(ids):
+            group = self._group(video_id)
+            if "patches" not in group:
+                raise FeatureStoreError(f"{video_id}: no patch tokens in the store")
+            patches = group["patches"][()]
+            if row == 0:
+                out = np.empty((len(ids), *patches.shape), np.float32)
+            elif patches.shape != out.shape[1:]:
+                raise FeatureStoreError(
+                    f"{video_id} patches {patches.shape} differ from {ids[0]}'s {out.shape[1:]}"
+                )
+            out[row] = patches
+        return out
+
 
 class FeatureWriter:
     """Write side of a store: atomic shards, resume, refusal of mismatched runs.

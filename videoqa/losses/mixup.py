@@ -36,12 +36,15 @@ class MixedVideo:
         video_mask: ``(B, T)`` bool visible frames of the mixed videos.
         permutation: ``(B,)`` long, ``j = π(i)``, the partner of each row.
         lam: ``(B,)`` float, weight of row ``i``'s own content (``λ``).
+        patches: ``(B, T, P, Dp)`` patch/region tokens mixed at the same frames with the
+            same ``λ``, or None when the batch has none.
     """
 
     video: Tensor
     video_mask: Tensor
     permutation: Tensor
     lam: Tensor
+    patches: Tensor | None = None
 
 
 def sample_mixup(batch_size: int, alpha: float, beta: float) -> tuple[Tensor, Tensor]:
@@ -84,6 +87,7 @@ def temporal_guided_mixup(
     causal_mask: Tensor,
     permutation: Tensor,
     lam: Tensor,
+    patches: Tensor | None = None,
 ) -> MixedVideo:
     """Mix the causal frames of each video with its partner's (SpARC §3.5).
 
@@ -94,6 +98,7 @@ def temporal_guided_mixup(
             :func:`~videoqa.losses.sparc.causal_frame_mask`), >= 1 per row.
         permutation: ``(B,)`` long partner index ``j = π(i)``.
         lam: ``(B,)`` float ``λ`` per row.
+        patches: optional ``(B, T, P, Dp)`` tokens of the same frames, mixed alike.
 
     Returns:
         :class:`MixedVideo`; non-causal frames of row ``i`` are bit-identical to the input.
@@ -110,19 +115,39 @@ def temporal_guided_mixup(
     if not bool(mask.any(dim=1).all()):
         raise UsageError("every row needs at least one causal frame to mix")
     partner_pos = _aligned_partner_positions(mask, permutation)
-    partner = video[permutation].gather(1, partner_pos.unsqueeze(-1).expand(-1, -1, video.shape[2]))
-    lam_ = lam.to(video.dtype).view(b, 1, 1)
-    mixed = torch.where(mask.unsqueeze(-1), lam_ * video + (1 - lam_) * partner, video)
-    return MixedVideo(video=mixed, video_mask=video_mask, permutation=permutation, lam=lam)
+
+    def mix(x: Tensor) -> Tensor:
+        flat = x.reshape(b, t, -1)
+        index = partner_pos.unsqueeze(-1).expand(-1, -1, flat.shape[2])
+        partner = flat[permutation].gather(1, index)
+        lam_ = lam.to(x.dtype).view(b, 1, 1)
+        out = torch.where(mask.unsqueeze(-1), lam_ * flat + (1 - lam_) * partner, flat)
+        return out.reshape(x.shape)
+
+    mixed_patches = None if patches is None else mix(patches)
+    return MixedVideo(
+        video=mix(video),
+        video_mask=video_mask,
+        permutation=permutation,
+        lam=lam,
+        patches=mixed_patches,
+    )
 
 
-def plain_mixup(video: Tensor, video_mask: Tensor, permutation: Tensor, lam: Tensor) -> MixedVideo:
+def plain_mixup(
+    video: Tensor,
+    video_mask: Tensor,
+    permutation: Tensor,
+    lam: Tensor,
+    patches: Tensor | None = None,
+) -> MixedVideo:
     """Mix whole videos: ``V̂_i = λ_i·V_i + (1 − λ_i)·V_{π(i)}`` (Zhang et al., 2018).
 
     Args:
         video: ``(B, T, D)``; invisible frames are zeroed before mixing.
         video_mask: ``(B, T)`` bool; the mixed mask is ``mask_i | mask_π(i)``.
         permutation: ``(B,)`` long; lam: ``(B,)`` float.
+        patches: optional ``(B, T, P, Dp)`` tokens, mixed alike.
 
     Returns:
         :class:`MixedVideo`.
@@ -131,14 +156,19 @@ def plain_mixup(video: Tensor, video_mask: Tensor, permutation: Tensor, lam: Ten
     if permutation.shape != (b,) or lam.shape != (b,):
         raise UsageError(f"permutation and lam must be ({b},)")
     visible = video_mask.bool()
-    clean = video * visible.unsqueeze(-1).to(video.dtype)
-    lam_ = lam.to(video.dtype).view(b, 1, 1)
-    mixed = lam_ * clean + (1 - lam_) * clean[permutation]
+
+    def mix(x: Tensor) -> Tensor:
+        flat = x.reshape(b, visible.shape[1], -1)
+        clean = flat * visible.unsqueeze(-1).to(x.dtype)
+        lam_ = lam.to(x.dtype).view(b, 1, 1)
+        return (lam_ * clean + (1 - lam_) * clean[permutation]).reshape(x.shape)
+
     return MixedVideo(
-        video=mixed,
+        video=mix(video),
         video_mask=visible | visible[permutation],
         permutation=permutation,
         lam=lam,
+        patches=None if patches is None else mix(patches),
     )
 
 

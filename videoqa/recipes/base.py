@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import replace
 from typing import ClassVar
 
 import torch
@@ -68,7 +69,10 @@ def mixup_passes(qa: QABatch, mixed: MixedVideo) -> QABatch:
     rows = mixup_pair_rows(mixed.permutation)
     video = torch.cat([mixed.video, mixed.video])
     mask = torch.cat([mixed.video_mask, mixed.video_mask])
-    return qa.index(rows).with_video(video, mask)
+    paired = qa.index(rows).with_video(video, mask)
+    if mixed.patches is not None:
+        paired = replace(paired, patches=torch.cat([mixed.patches, mixed.patches]))
+    return paired
 
 
 def mixup_fires(options: MixupConfig) -> bool:

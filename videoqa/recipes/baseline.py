@@ -30,8 +30,9 @@ class BaselineRecipe(Recipe):
         mix = self.options.mixup
         if mixup_fires(mix):
             perm, lam = sample_mixup(batch.batch_size, mix.alpha, mix.beta)
+            device = qa.video.device
             mixed = plain_mixup(
-                qa.video, qa.video_mask, perm.to(qa.video.device), lam.to(qa.video.device)
+                qa.video, qa.video_mask, perm.to(device), lam.to(device), patches=qa.patches
             )
             passes.append(mixup_passes(qa, mixed))
         logits = forward_passes(model, passes, self.options.batch_passes)

@@ -85,6 +85,7 @@ class SparcRecipe(Recipe):
                 causal.mask,
                 perm.to(device),
                 lam.to(device),  # type: ignore[union-attr]
+                patches=qa.patches,
             )
             plan.passes["mixup"] = mixup_passes(qa, plan.mixed)
         return plan

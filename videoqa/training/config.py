@@ -42,6 +42,8 @@ class DataConfig(_Section):
         max_question_len, max_answer_len: most words kept per question / candidate.
         min_word_count: words seen fewer times in the train split map to ``unk``.
         limit: keep only the first N questions of every split (quick runs), or None.
+        use_patches: feed the store's patch/region tokens to the model (``QABatch.patches``;
+            VGT's object graph uses them).
     """
 
     dataset: str = "synthetic"
@@ -55,6 +57,7 @@ class DataConfig(_Section):
     max_answer_len: int = Field(8, ge=1)
     min_word_count: int = Field(1, ge=1)
     limit: int | None = Field(None, ge=1)
+    use_patches: bool = False
 
 
 class ModelSection(_Section):

@@ -35,6 +35,10 @@ class FrameSource(Protocol):
         """``(N, T, D)`` float32 frame features of ``ids``."""
         ...
 
+    def patches_array(self, ids: Sequence[str]) -> np.ndarray:
+        """``(N, T, P, Dp)`` float32 patch tokens of ``ids`` (asked for with ``patches``)."""
+        ...
+
 
 class TeacherProbsLike(Protocol):
     """A teacher record: ``probs`` ``(T, C)``, rows summing to 1."""
@@ -128,9 +132,11 @@ class QADataset(Dataset):
         tokenizer: word tokenizer (built from the train split).
         teacher: teacher probabilities ``(T, C)`` for every question, or None.
         max_question_len, max_answer_len: most words per question / candidate.
+        patches: also load the store's patch/region tokens (``QABatch.patches``).
 
     Attributes:
-        qids, qtypes: per row. videos: ``(V, T, D)``; video_row: ``(N,)`` long.
+        qids, qtypes: per row. videos: ``(V, T, D)``; patches: ``(V, T, P, Dp)`` or
+        None; video_row: ``(N,)`` long.
 
     Raises:
         DataFormatError: open-ended questions, mixed candidate counts, a video missing
@@ -147,6 +153,7 @@ class QADataset(Dataset):
         teacher: TeacherSource | None = None,
         max_question_len: int = 24,
         max_answer_len: int = 8,
+        patches: bool = False,
     ) -> None:
         num_choices = _check_samples(samples)
         video_ids = list(dict.fromkeys(s.video_id for s in samples))
@@ -158,6 +165,9 @@ class QADataset(Dataset):
         self.qids = [s.qid for s in samples]
         self.qtypes = [s.qtype for s in samples]
         self.videos = torch.from_numpy(np.ascontiguousarray(features.frames_array(video_ids)))
+        self.patches: Tensor | None = None
+        if patches:
+            self.patches = torch.from_numpy(np.ascontiguousarray(features.patches_array(video_ids)))
         row_of = {v: i for i, v in enumerate(video_ids)}
         self.video_row = torch.tensor([row_of[s.video_id] for s in samples], dtype=torch.long)
         self.question, self.question_mask = tokenizer.encode(
@@ -233,6 +243,7 @@ class QADataset(Dataset):
             question_mask=q_mask[:, :lq],
             candidates=self.candidates[index, :, :la],
             candidates_mask=c_mask[:, :, :la],
+            patches=None if self.patches is None else self.patches[self.video_row[index]],
         )
         teacher = None if self.teacher_probs is None else self.teacher_probs[index]
         return TrainBatch(qa=qa, answers=self.answers[index], index=index, teacher_probs=teacher)

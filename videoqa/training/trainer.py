@@ -96,7 +96,11 @@ def load_training_data(config: TrainConfig, *, need_teacher: bool) -> TrainingDa
         teacher = TeacherStore(cfg.teacher_path)
     train_samples = samples(cfg.train_split)
     tokenizer = build_tokenizer(train_samples, cfg.min_word_count)
-    lengths = {"max_question_len": cfg.max_question_len, "max_answer_len": cfg.max_answer_len}
+    lengths = {
+        "max_question_len": cfg.max_question_len,
+        "max_answer_len": cfg.max_answer_len,
+        "patches": cfg.use_patches,
+    }
     train = QADataset(train_samples, store, tokenizer, teacher=teacher, **lengths)
     val = QADataset(samples(cfg.val_split), store, tokenizer, **lengths)
     tests = {s: QADataset(samples(s), store, tokenizer, **lengths) for s in cfg.test_splits}
@@ -110,6 +114,8 @@ def build_backbone(config: TrainConfig, data: TrainingData) -> VideoQAModel:
     fields.setdefault("feature_dim", data.train.feature_dim)
     fields.setdefault("vocab_size", data.tokenizer.vocab_size)
     fields.setdefault("max_frames", data.train.num_frames)
+    if data.train.patches is not None:
+        fields.setdefault("patch_dim", int(data.train.patches.shape[-1]))
     fields.setdefault("max_text_len", max(config.data.max_question_len, config.data.max_answer_len))
     return build_model(config.model.name, fields)
 
