@@ -11,7 +11,10 @@ Structure (sections of the paper):
   and a *spatial graph convolution* over dot-product edges between the nodes of one
   frame. *Hierarchical aggregation* pools the nodes of a frame by attention and adds the
   frame's global feature, giving one token per frame.
-* §3.3 **Cross-modal interaction**: frame tokens attend to the question's word tokens.
+* §3.3 **Cross-modal interaction**: the question is integrated at the node level (each
+  region node attends to the question's word tokens and the nodes of a frame are pooled
+  by question-guided attention, so "the small object" selects its node) and at the frame
+  level (frame tokens attend to the word tokens).
 * §3.4 **Global transformer**: a temporal transformer over the frame tokens.
 * §3.5 **Answer prediction**: the video-question representation ``f_qv`` (question-guided
   attention pooling of the frame tokens, fused with the question) is compared by dot
@@ -104,7 +107,8 @@ class VGTModel(VideoQAModel):
         self.graph_layers = nn.ModuleList(
             DynamicGraphLayer(h, heads, p) for _ in range(config.graph_layers)
         )
-        self.node_pool = AttentionPool(h)
+        self.node_cross = TransformerLayer(h, heads, p)
+        self.node_pool = AttentionPool(h, guided=True)
         self.frame_norm = nn.LayerNorm(h)
         self.text = WordEncoder(
             config.vocab_size, h, 2 * config.max_text_len + 1, config.text_layers, heads, p
@@ -146,7 +150,12 @@ class VGTModel(VideoQAModel):
             nodes = layer(nodes, clip_mask)
         b, t, p, h = nodes.shape
         flat = nodes.reshape(b * t, p, h)
-        pooled, _ = self.node_pool(flat, torch.ones(b * t, p, dtype=torch.bool, device=flat.device))
+        words = question.repeat_interleave(t, dim=0)
+        word_mask = batch.question_mask.repeat_interleave(t, dim=0)
+        flat, _ = self.node_cross(flat, word_mask, context=words)
+        q = masked_mean(question, batch.question_mask, dim=1).repeat_interleave(t, dim=0)
+        all_nodes = torch.ones(b * t, p, dtype=torch.bool, device=flat.device)
+        pooled, _ = self.node_pool(flat, all_nodes, q)
         tokens = self.frame_norm(frames + pooled.view(b, t, h))
         tokens, _ = self.cross_modal(tokens, batch.question_mask, context=question)
         tokens = tokens + self.time(torch.arange(t, device=tokens.device))
