@@ -115,17 +115,19 @@ def sweep(
     backbones: list[str] = typer.Option(list(BACKBONES), "--backbone"),
     variants: list[str] = typer.Option(list(VARIANTS), "--variant"),
     sets: list[str] = typer.Option([], "--set", help="Extra overrides for every run."),
+    runs: list[str] = typer.Option(
+        [], "--run", help="backbone:variant:seed, in this order, instead of the whole grid."
+    ),
+    skip: list[str] = typer.Option([], "--skip", help="backbone:variant:seed not to start."),
 ) -> None:
     """Run every (backbone, variant, seed) not finished yet, ``jobs`` at a time."""
     args = {"benchmark": benchmark, "features": features, "teacher": teacher}
     args |= {"epochs": epochs, "sets": sets}
-    todo = [
-        Run(b, v, s)
-        for s in range(seeds)
-        for b in backbones
-        for v in variants
-        if not (Run(b, v, s).folder(out) / "time.json").exists()
-    ]
+    grid = [Run(b, v, s) for s in range(seeds) for b in backbones for v in variants]
+    if runs:
+        grid = [Run(b, v, int(s)) for b, v, s in (r.split(":") for r in runs)]
+    skipped = {Run(b, v, int(s)) for b, v, s in (r.split(":") for r in skip)}
+    todo = [r for r in grid if r not in skipped and not (r.folder(out) / "time.json").exists()]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     running: list[tuple[Run, subprocess.Popen]] = []
     while todo or running:
