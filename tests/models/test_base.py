@@ -101,7 +101,10 @@ def test_config_validation():
 
 
 def test_list_models_and_registry_classes():
-    assert list_models() == ["hga", "transformer", "vgt"]
+    names = list_models()
+    assert names == sorted(names)
+    # the built-in backbones (test fakes may register more in the same process)
+    assert {"hga", "transformer", "vgt"} <= set(names)
     assert MODELS.get("hga") is HGAModel and MODELS.get("vgt") is VGTModel
 
 
