@@ -309,18 +309,9 @@ class FeatureStore:
             FeatureNotFoundError: an unknown id. FeatureStoreError: the videos have
             different frame counts (e.g. an ``fps`` sampler): load them one by one.
         """
-        out = np.empty((len(ids), 0, self.meta.dim), np.float32)
-        for row, video_id in enumerate(ids):
-            frames = self._group(video_id)["frames"][()]
-            if row == 0:
-                out = np.empty((len(ids), *frames.shape), np.float32)
-            elif frames.shape != out.shape[1:]:
-                raise FeatureStoreError(
-                    f"{video_id} has {frames.shape[0]} frames, {ids[0]} has {out.shape[1]}: "
-                    "frames_array needs one frame count"
-                )
-            out[row] = frames
-        return out
+        if not ids:
+            return np.empty((0, 0, self.meta.dim), np.float32)
+        return self._stack(ids, "frames")
 
     def patches_array(self, ids: Sequence[str]) -> np.ndarray:
         """Patch/region tokens of several videos stacked, for fast training loads.
@@ -334,19 +325,24 @@ class FeatureStore:
         """
         if self.meta.patch_dim is None or self.meta.num_patches is None:
             raise FeatureStoreError(f"{self.root} holds no patch tokens (extract with --patches)")
-        out = np.empty((len(ids), 0, self.meta.num_patches, self.meta.patch_dim), np.float32)
+        return self._stack(ids, "patches")
+
+    def _stack(self, ids: Sequence[str], key: str) -> np.ndarray:
+        """Dataset ``key`` of every video of ``ids`` in one ``(N, ...)`` float32 array."""
+        out = np.empty((0,), np.float32)
         for row, video_id in enumerate(ids):
             group = self._group(video_id)
-            if "patches" not in group:
-                raise FeatureStoreError(f"{video_id}: no patch tokens in the store")
-            patches = group["patches"][()]
+            if key not in group:
+                raise FeatureStoreError(f"{video_id}: no {key} in the store")
+            value = group[key][()]
             if row == 0:
-                out = np.empty((len(ids), *patches.shape), np.float32)
-            elif patches.shape != out.shape[1:]:
+                out = np.empty((len(ids), *value.shape), np.float32)
+            elif value.shape != out.shape[1:]:
                 raise FeatureStoreError(
-                    f"{video_id} patches {patches.shape} differ from {ids[0]}'s {out.shape[1:]}"
+                    f"{video_id} has {key} of shape {value.shape}, {ids[0]} {out.shape[1:]}: "
+                    f"{key}_array needs one shape (e.g. one frame count)"
                 )
-            out[row] = patches
+            out[row] = value
         return out
 
 
