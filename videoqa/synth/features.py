@@ -127,15 +127,13 @@ def write_scene_graph_store(
     Raises:
         DataFormatError: a missing split file or an unreadable scene graph.
     """
-    benchmark_dir, ids = Path(benchmark_dir), []
+    from videoqa.features.extract import videos_from_benchmark
+
+    benchmark_dir = Path(benchmark_dir)
     for split in splits:
-        path = benchmark_dir / "qa" / f"{split}.jsonl"
-        if not path.is_file():
-            raise DataFormatError(f"{path}: no such split file")
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                ids.append(json.loads(line)["video_id"])
-    ids = list(dict.fromkeys(ids))
+        if not (benchmark_dir / "qa" / f"{split}.jsonl").is_file():
+            raise DataFormatError(f"{benchmark_dir / 'qa' / split}.jsonl: no such split file")
+    ids = [job.video_id for job in videos_from_benchmark("synthetic", benchmark_dir, splits=splits)]
     meta = StoreMeta(
         encoder=ENCODER_NAME,
         sampler=sampler,
