@@ -1,0 +1,1 @@
+"""SGVLM (Dai et al., "Towards Fine-Grained Video Question Answering", 2025)."""
