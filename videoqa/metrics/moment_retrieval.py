@@ -354,9 +354,10 @@ def saliency_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float
     return float(np.mean(precision[np.where(np.diff(recall))]))
 
 
-def _clip_labels(gt: MomentGroundTruth) -> np.ndarray:
-    """``(int(duration / 2), 3)`` saliency of every 2 s clip (0 outside relevant clips)."""
-    n_clips = int(gt.duration / CLIP_LENGTH)
+def _clip_labels(gt: MomentGroundTruth, clip_length: float = CLIP_LENGTH) -> np.ndarray:
+    """``(int(duration / clip_length), 3)`` saliency of every clip (0 outside relevant
+    clips); QVHighlights clips are 2 s."""
+    n_clips = int(gt.duration / clip_length)
     scores = np.zeros((n_clips, NUM_ANNOTATORS))
     if gt.relevant_clip_ids:
         ids = np.asarray(gt.relevant_clip_ids)
@@ -372,21 +373,29 @@ def _clip_labels(gt: MomentGroundTruth) -> np.ndarray:
 
 
 def highlight_scores(
-    predictions: Sequence[MomentPrediction], ground_truth: Sequence[MomentGroundTruth]
+    predictions: Sequence[MomentPrediction],
+    ground_truth: Sequence[MomentGroundTruth],
+    *,
+    clip_length: float = CLIP_LENGTH,
 ) -> dict[str, HighlightScores]:
     """HIT@1 and mAP at the Fair / Good / VeryGood saliency levels (keys ``HL-min-*``).
+
+    ``clip_length`` (seconds) is QVHighlights' 2 s unless another benchmark's clips
+    are shorter (e.g. one clip per sampled frame).
 
     Raises:
         DataFormatError: when a prediction has no saliency scores, a video has no 2 s
             clip, or clip ids fall outside the video.
     """
-    gt_by_qid = {g.qid: _clip_labels(g) for g in ground_truth}
+    gt_by_qid = {g.qid: _clip_labels(g, clip_length) for g in ground_truth}
     scores = []
     for p in predictions:
         if not p.pred_saliency_scores:
             raise DataFormatError(f"qid {p.qid}: no predicted saliency scores")
         if len(gt_by_qid[p.qid]) == 0:
-            raise DataFormatError(f"qid {p.qid}: the video is shorter than one 2 s clip")
+            raise DataFormatError(
+                f"qid {p.qid}: the video is shorter than one {clip_length:g} s clip"
+            )
         scores.append(np.asarray(p.pred_saliency_scores, dtype=np.float64))
     out: dict[str, HighlightScores] = {}
     for level, minimum in SALIENCY_LEVELS.items():
@@ -441,6 +450,7 @@ def qvhighlights_metrics(
     ground_truth: Sequence[MomentGroundTruth],
     *,
     match_number: bool = True,
+    clip_length: float = CLIP_LENGTH,
 ) -> QVHighlightsMetrics:
     """Every QVHighlights metric, as ``standalone_eval/eval.py`` computes and rounds it.
 
@@ -453,6 +463,8 @@ def qvhighlights_metrics(
         ground_truth: one :class:`MomentGroundTruth` per query.
         match_number: require the same qids on both sides (official default); ``False``
             scores the shared qids only.
+        clip_length: seconds per highlight clip (QVHighlights: 2 s); the ground truth's
+            ``relevant_clip_ids`` and the predicted saliency scores index such clips.
 
     Raises:
         DataFormatError: on mismatched or duplicate qids, or malformed records.
@@ -477,7 +489,7 @@ def qvhighlights_metrics(
         }
         brief.update(sorted(headline.items()))
     if _has(preds, "pred_saliency_scores"):
-        hl = highlight_scores(preds, gts)
+        hl = highlight_scores(preds, gts, clip_length=clip_length)
         for key, h in hl.items():
             brief[f"{key}-mAP"] = h.mean_ap
             brief[f"{key}-Hit1"] = h.hit1
