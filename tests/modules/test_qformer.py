@@ -10,8 +10,15 @@ from videoqa.modules.qformer import QFormer, QFormerConfig
 
 
 def _qformer(**kw) -> QFormer:
-    cfg = QFormerConfig(input_dim=12, output_dim=20, hidden_size=16, num_heads=2,
-                        intermediate_size=32, num_queries=5, **kw)
+    cfg = QFormerConfig(
+        input_dim=12,
+        output_dim=20,
+        hidden_size=16,
+        num_heads=2,
+        intermediate_size=32,
+        num_queries=5,
+        **kw,
+    )
     torch.manual_seed(0)
     return QFormer(cfg).eval()
 

@@ -26,14 +26,29 @@ T, K, DF, DP, P, DSG = 6, 3, 10, 7, 4, 53
 def llm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("llm")
-    return create_tiny_llm(TEXTS, out, TinyLMConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64))
+    return create_tiny_llm(
+        TEXTS, out, TinyLMConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+    )
 
 
 def _fields(**kw) -> dict:
     base = dict(
-        frame_dim=DF, patch_dim=DP, max_sg_tokens=K, max_frames=T, num_selected_frames=3,
-        localizer=LocalizerSettings(hidden_size=16, num_heads=2, num_layers=1, temporal_layers=1, dropout=0.0),
-        qformer=QFormerSettings(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, num_queries=4, dropout=0.0),
+        frame_dim=DF,
+        patch_dim=DP,
+        max_sg_tokens=K,
+        max_frames=T,
+        num_selected_frames=3,
+        localizer=LocalizerSettings(
+            hidden_size=16, num_heads=2, num_layers=1, temporal_layers=1, dropout=0.0
+        ),
+        qformer=QFormerSettings(
+            hidden_size=16,
+            num_layers=1,
+            num_heads=2,
+            intermediate_size=32,
+            num_queries=4,
+            dropout=0.0,
+        ),
     )
     base.update(kw)
     return base
@@ -44,7 +59,10 @@ def _model(llm_dir: Path, **kw) -> SGVLM:
     return build_sgvlm(_fields(**kw), llm_dir).eval()
 
 
-def _batch(model: SGVLM, questions=("what color is the small object ?", "how many objects are in the scene ?")) -> SGVLMBatch:
+def _batch(
+    model: SGVLM,
+    questions=("what color is the small object ?", "how many objects are in the scene ?"),
+) -> SGVLMBatch:
     g = torch.Generator().manual_seed(2)
     b = len(questions)
     ids, mask = model.processor.questions(questions)
@@ -65,7 +83,9 @@ def _batch(model: SGVLM, questions=("what color is the small object ?", "how man
     )
 
 
-def _manual_logprob(model: SGVLM, prefix: torch.Tensor, prompt: list[int], answer: list[int]) -> float:
+def _manual_logprob(
+    model: SGVLM, prefix: torch.Tensor, prompt: list[int], answer: list[int]
+) -> float:
     """Unpadded single sequence [prefix; prompt; answer] through the LLM."""
     emb = model.llm.get_input_embeddings()
     ids = torch.tensor(prompt + answer)
@@ -85,7 +105,9 @@ def test_candidate_scores_match_unpadded_sequences(llm_dir: Path) -> None:
         prefix = model.visual_prefix(batch).embeds
         for b in range(2):
             for c, text in enumerate(cands[b]):
-                want = _manual_logprob(model, prefix[b], batch.prompts[b], model.processor.answer(text))
+                want = _manual_logprob(
+                    model, prefix[b], batch.prompts[b], model.processor.answer(text)
+                )
                 assert scores[b, c].item() == pytest.approx(want, abs=1e-4)
 
 
@@ -108,7 +130,8 @@ def test_localizer_loss_only_on_questions_with_intervals(llm_dir: Path) -> None:
     with torch.no_grad():
         parts = model.loss(batch, ["red", "2"])
         none = model.loss(
-            SGVLMBatch(**{**batch.__dict__, "intervals": torch.full((2, 2), float("nan"))}), ["red", "2"]
+            SGVLMBatch(**{**batch.__dict__, "intervals": torch.full((2, 2), float("nan"))}),
+            ["red", "2"],
         )
     assert parts.localizer.item() > 0
     assert none.localizer.item() == 0.0
