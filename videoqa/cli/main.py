@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "videoqa.cli.extract",
     "videoqa.cli.teach",
     "videoqa.cli.train",
+    "videoqa.cli.scene_graph",
     "videoqa.cli.localizer",
 ]
 
