@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "videoqa.cli.train",
     "videoqa.cli.scene_graph",
     "videoqa.cli.localizer",
+    "videoqa.cli.sgvlm",
 ]
 
 app = typer.Typer(

@@ -143,7 +143,6 @@ def build_run(config: SGVLMTrainConfig) -> tuple[SGVLM, dict[str, SGVLMData]]:
     fields.setdefault("frame_dim", meta.dim)
     if config.data.use_patches:
         fields.setdefault("patch_dim", meta.patch_dim)
-    fields.setdefault("max_frames", max(meta.frames, 1))
     fields.setdefault("frame_encoder", meta.encoder)
     model = build_sgvlm(fields, config.llm, config.localizer_dir)
     features, sg = _stores(config.data, model.config.use_scene_graph)

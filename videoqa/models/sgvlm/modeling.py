@@ -38,7 +38,7 @@ from transformers import PreTrainedTokenizerBase
 
 from videoqa.errors import ModelUnavailableError, UsageError
 from videoqa.losses.moment import LossWeights, localizer_loss, moment_targets
-from videoqa.models.sgvlm.config import SGVLMConfig
+from videoqa.models.sgvlm.config import LocalizerSettings, SGVLMConfig
 from videoqa.models.sgvlm.llm import apply_lora, load_llm
 from videoqa.models.sgvlm.localizer import (
     FrameLocalizer,
@@ -402,24 +402,47 @@ def build_sgvlm(fields: dict, llm: str | Path, localizer_dir: Path | None = None
     directory, fill ``vocab_size``/``llm_dim`` from it, apply LoRA or freeze it as
     ``llm_training`` says, and load the stage-2 localizer weights when given.
 
+    The localizer's sizes (width, depth, ``max_frames``, question length, K) follow the
+    pretrained localizer when one is given.
+
     Raises:
         ModelUnavailableError: the LLM or the localizer cannot be loaded.
-        UsageError: the pretrained localizer does not fit the config.
+        UsageError: the pretrained localizer does not fit the config (input widths,
+            vocabulary).
     """
     model, tokenizer = load_llm(llm)
     fields = dict(fields)
     fields.setdefault("vocab_size", len(tokenizer))
     fields.setdefault("llm_dim", int(model.get_input_embeddings().weight.shape[1]))
+    pretrained = None
+    if localizer_dir is not None and fields.get("use_localizer", True):
+        pretrained = FrameLocalizer.from_pretrained(Path(localizer_dir))
+        fields.update(_localizer_fields(pretrained.config))
     config = SGVLMConfig.model_validate(fields)
     if config.llm_training == "lora":
         model = apply_lora(model, config.lora)
     elif config.llm_training == "frozen":
         model.requires_grad_(False)
     sgvlm = SGVLM(config, model, tokenizer)
-    if localizer_dir is not None and sgvlm.localizer is not None:
-        pretrained = FrameLocalizer.from_pretrained(Path(localizer_dir))
+    if pretrained is not None and sgvlm.localizer is not None:
         try:
             sgvlm.localizer.load_state_dict(pretrained.state_dict())
         except RuntimeError as exc:
             raise UsageError(f"the localizer in {localizer_dir} does not fit: {exc}") from exc
     return sgvlm
+
+
+def _localizer_fields(cfg: LocalizerConfig) -> dict:
+    """SGVLM config fields that must follow a pretrained localizer's sizes."""
+    return {
+        "localizer": LocalizerSettings(
+            hidden_size=cfg.hidden_size,
+            num_heads=cfg.num_heads,
+            num_layers=cfg.num_layers,
+            temporal_layers=cfg.temporal_layers,
+            dropout=cfg.dropout,
+        ),
+        "max_frames": cfg.max_frames,
+        "max_question_tokens": cfg.max_text_len,
+        "max_sg_tokens": cfg.max_sg_tokens,
+    }
