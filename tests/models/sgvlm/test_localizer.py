@@ -175,3 +175,17 @@ def test_time_embedding_golden():
     # units of 0.1 s: angle = u * [1, 1/100]
     expected = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.841471, 0.0099998, 0.540302, 0.99995]])
     torch.testing.assert_close(emb, expected, atol=1e-5, rtol=0)
+
+
+def test_scene_graph_token_order_and_pad_slots_do_not_matter():
+    model = _model(temporal_layers=1, max_sg_tokens=6)
+    x = _inputs()
+    perm = torch.tensor([2, 0, 1])
+    y = {**x, "sg_tokens": x["sg_tokens"][:, :, perm], "sg_mask": x["sg_mask"][:, :, perm]}
+    pad = torch.zeros(B, T, 3, DSG)
+    z = {**x, "sg_tokens": torch.cat([pad, x["sg_tokens"]], 2),
+         "sg_mask": torch.cat([torch.zeros(B, T, 3, dtype=torch.bool), x["sg_mask"]], 2)}  # fmt: skip
+    with torch.no_grad():
+        ref = model(**x).saliency
+        torch.testing.assert_close(model(**y).saliency, ref)
+        torch.testing.assert_close(model(**z).saliency, ref)

@@ -201,6 +201,57 @@ def _layer(config: LocalizerConfig) -> nn.TransformerEncoderLayer:
     )
 
 
+class _MaskedLayer(nn.Module):
+    """Pre-norm transformer layer driven by an explicit ``(B, N, N)`` boolean mask.
+
+    Key columns that no query may attend to are cut before the attention (exact: they
+    get zero weight), so the dual-stream mask costs ``O(N * L)``, not ``O(N^2)``.
+    """
+
+    def __init__(self, config: LocalizerConfig) -> None:
+        super().__init__()
+        hidden = config.hidden_size
+        self.heads = config.num_heads
+        self.norm1 = nn.LayerNorm(hidden)
+        self.attn = nn.MultiheadAttention(hidden, config.num_heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(hidden)
+        self.mlp = nn.Sequential(
+            nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden)
+        )
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, x: Tensor, allowed: Tensor) -> Tensor:
+        used = torch.nonzero(allowed.any(dim=(0, 1))).flatten()
+        keys = int(used.max()) + 1
+        h = self.norm1(x)
+        blocked = (~allowed[:, :, :keys]).repeat_interleave(self.heads, dim=0)
+        kv = h[:, :keys]
+        attended = self.attn(h, kv, kv, attn_mask=blocked, need_weights=False)[0]
+        x = x + self.drop(attended)
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+def compact_scene_graph_tokens(tokens: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Move each frame's real scene-graph tokens first and drop the slots that are pad in
+    every frame of the batch.
+
+    Exact for :class:`FrameLocalizer`: the tokens of one frame share its time embedding
+    and are pooled with a masked mean, so their order does not matter.
+
+    Args:
+        tokens: ``(B, T, K, D)``; mask: ``(B, T, K)`` bool.
+
+    Returns:
+        ``(B, T, K', D)`` tokens and ``(B, T, K')`` mask, ``K' = max(1, most real tokens
+        of a frame)``.
+    """
+    order = torch.sort((~mask).to(torch.uint8), dim=2, stable=True).indices
+    keep = max(1, int(mask.sum(2).max()))
+    order = order[:, :, :keep]
+    tokens = torch.gather(tokens, 2, order[..., None].expand(-1, -1, -1, tokens.shape[-1]))
+    return tokens, torch.gather(mask, 2, order)
+
+
 def _masked_mean(x: Tensor, mask: Tensor, dim: int) -> Tensor:
     weights = mask.to(x.dtype).unsqueeze(-1)
     return (x * weights).sum(dim) / weights.sum(dim).clamp(min=1.0)
@@ -228,7 +279,7 @@ class FrameLocalizer(nn.Module):
             else None
         )
         self.token_type = nn.Embedding(3, hidden)  # question, frame, scene-graph token
-        self.dual_layers = nn.ModuleList(_layer(config) for _ in range(config.num_layers))
+        self.dual_layers = nn.ModuleList(_MaskedLayer(config) for _ in range(config.num_layers))
         self.dual_norm = nn.LayerNorm(hidden)
         self.temporal = nn.ModuleList(_layer(config) for _ in range(config.temporal_layers))
         self.temporal_norm = nn.LayerNorm(hidden)
@@ -274,9 +325,8 @@ class FrameLocalizer(nn.Module):
             sg_mask if s is not None else None,
             self.config.attention_mask,
         )
-        blocked = (~allowed).repeat_interleave(self.config.num_heads, dim=0)
         for layer in self.dual_layers:
-            x = layer(x, src_mask=blocked)
+            x = layer(x, allowed)
         x = self.dual_norm(x)
         length = q.shape[1]
         f_out = x[:, length : length + frames]
@@ -324,6 +374,7 @@ class FrameLocalizer(nn.Module):
             if sg_mask is None:
                 sg_mask = torch.ones(sg_tokens.shape[:3], dtype=torch.bool, device=frames.device)
             sg_mask = sg_mask.bool() & frame_mask[:, :, None]
+            sg_tokens, sg_mask = compact_scene_graph_tokens(sg_tokens, sg_mask)
             s = self.sg_proj(sg_tokens) + time_emb[:, :, None] + self.token_type.weight[2]
         f_states, s_states = self._dual_stream(q, question_mask, f, frame_mask, s, sg_mask)
         fused = f_states if s_states is None else f_states + _masked_mean(s_states, sg_mask, dim=2)
