@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -106,13 +106,15 @@ class LocalizerTrainSettings(BaseModel):
 class FeatureSource(Protocol):
     """What the run reads frame features from (a :class:`FeatureStore`)."""
 
-    def get(self, video_id: str): ...  # -> VideoFeatures
+    def get(self, video_id: str) -> Any:
+        """The video's features (``frames (T, Df)``, ``times (T,)``, ``frame_indices``)."""
 
 
 class SceneGraphSource(Protocol):
     """What the run reads scene-graph tokens from (a ``SceneGraphStore``)."""
 
-    def get(self, video_id: str): ...  # -> SceneGraphFrames
+    def get(self, video_id: str) -> Any:
+        """The video's ``tokens (T, K, Dsg)``, ``token_mask (T, K)``, ``frame_indices``."""
 
 
 @dataclass
@@ -479,6 +481,43 @@ def load_split_data(
     )
 
 
+def _load_splits(
+    settings: LocalizerTrainSettings,
+    tokenizer: PreTrainedTokenizerBase,
+    features: FeatureSource | None,
+    scene_graphs: SceneGraphSource | None,
+) -> tuple[LocalizerData, LocalizerData]:
+    """Train and val :class:`LocalizerData`, opening the stores named in ``settings``
+    where no source is given."""
+    if features is None:
+        from videoqa.features.store import FeatureStore
+
+        features = FeatureStore(settings.features)
+    if scene_graphs is None and settings.scene_graphs is not None:
+        from videoqa.perception.scene_graph.store import SceneGraphStore
+
+        scene_graphs = SceneGraphStore(settings.scene_graphs)
+    train = load_split_data(settings, settings.train_split, tokenizer, features, scene_graphs)
+    val = load_split_data(settings, settings.val_split, tokenizer, features, scene_graphs)
+    return train, val
+
+
+def _evaluate_keep_best(
+    model: FrameLocalizer, val: LocalizerData, settings: LocalizerTrainSettings,
+    clip_length: float, state: _RunState, epoch: int,
+) -> dict[str, float]:  # fmt: skip
+    """Score ``val``; save ``best/`` when ``select_metric`` improved. Returns the brief."""
+    preds = predict_localizer(model, val, top_n=settings.top_n, nms_iou=settings.nms_iou)
+    brief = score_localizer(preds, val.samples, clip_length).brief
+    if settings.select_metric not in brief:
+        raise UsageError(f"select_metric {settings.select_metric!r} not among {sorted(brief)}")
+    value = brief[settings.select_metric]
+    if value > state.best_value:
+        state.best_value, state.best_epoch, state.best_metrics = value, epoch, brief
+        _atomic_dir(Path(settings.output_dir) / "best", model.save_pretrained)
+    return brief
+
+
 def train_localizer(
     settings: LocalizerTrainSettings,
     tokenizer: PreTrainedTokenizerBase,
@@ -507,16 +546,7 @@ def train_localizer(
     out = Path(settings.output_dir)
     if not resume and (out / METRICS_FILE).exists():
         raise UsageError(f"{out} already holds a run: pass resume=True or another folder")
-    if features is None:
-        from videoqa.features.store import FeatureStore
-
-        features = FeatureStore(settings.features)
-    if scene_graphs is None and settings.scene_graphs is not None:
-        from videoqa.perception.scene_graph.store import SceneGraphStore
-
-        scene_graphs = SceneGraphStore(settings.scene_graphs)
-    train = load_split_data(settings, settings.train_split, tokenizer, features, scene_graphs)
-    val = load_split_data(settings, settings.val_split, tokenizer, features, scene_graphs)
+    train, val = _load_splits(settings, tokenizer, features, scene_graphs)
     clip_length = settings.clip_length or clip_length_of(train)
     model = build_localizer(settings, train, len(tokenizer))
     optimizer = torch.optim.AdamW(
@@ -537,16 +567,10 @@ def train_localizer(
             model, train, settings, optimizer, scheduler, epoch, clip_length
         )
         train_seconds = time.perf_counter() - tick
-        preds = predict_localizer(model, val, top_n=settings.top_n, nms_iou=settings.nms_iou)
-        brief = score_localizer(preds, val.samples, clip_length).brief
-        if settings.select_metric not in brief:
-            raise UsageError(f"select_metric {settings.select_metric!r} not among {sorted(brief)}")
         state.step += steps
-        value = brief[settings.select_metric]
-        if value > state.best_value:
-            state.best_value, state.best_epoch, state.best_metrics = value, epoch, brief
-            _atomic_dir(out / "best", model.save_pretrained)
-        record = {"epoch": epoch, "step": state.step, "train_losses": losses, "val": {k: _finite(v) for k, v in brief.items()},
+        brief = _evaluate_keep_best(model, val, settings, clip_length, state, epoch)
+        record = {"epoch": epoch, "step": state.step, "train_losses": losses,
+                  "val": {k: _finite(v) for k, v in brief.items()},
                   "lr": scheduler.get_last_lr()[0], "train_seconds": round(train_seconds, 2)}  # fmt: skip
         _append(out / METRICS_FILE, record)
         state.epoch = epoch + 1
