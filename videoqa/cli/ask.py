@@ -25,7 +25,7 @@ def ask_command(
         "auto",
         "--model",
         "-m",
-        help="auto | tiny | tiny-siglip | a hub id (openai/clip-vit-base-patch32) | a local directory.",
+        help="auto | tiny | tiny-siglip | a hub id (openai/clip-vit-base-patch32) | a local directory | sgvlm:CHECKPOINT (a trained SGVLM).",
     ),
     frames: int = typer.Option(16, "--frames", "-n", min=1, help="Frames to sample."),
     sampler: str = typer.Option("uniform", "--sampler", help="uniform | head-tail | fps | clips."),
@@ -91,6 +91,10 @@ def _visual_pipeline(model, answers, config, warnings: list[str]):
     from videoqa.pipelines.models import resolve_encoder
     from videoqa.pipelines.vocabulary import load_answer_vocabulary
 
+    if model.startswith("sgvlm:"):
+        from videoqa.pipelines.sgvlm import PREFIX, SGVLMAnswerer
+
+        return SGVLMAnswerer(model[len(PREFIX) :])
     vocabulary = load_answer_vocabulary(answers) if answers else None
     resolved = resolve_encoder(model)
     for warning in resolved.warnings:

@@ -144,8 +144,13 @@ def build_run(config: SGVLMTrainConfig) -> tuple[SGVLM, dict[str, SGVLMData]]:
     if config.data.use_patches:
         fields.setdefault("patch_dim", meta.patch_dim)
     fields.setdefault("frame_encoder", meta.encoder)
+    fields.setdefault("num_frames", meta.frames or None)
+    fields.setdefault("trained_on", f"{config.data.dataset}:{config.data.benchmark_dir}")
+    use_sg = fields.get("use_scene_graph", True)
+    features, sg = _stores(config.data, use_sg)
+    if sg is not None:
+        fields.setdefault("scene_graph_predictor", sg.meta.source)
     model = build_sgvlm(fields, config.llm, config.localizer_dir)
-    features, sg = _stores(config.data, model.config.use_scene_graph)
     splits = [config.data.train_split, config.data.val_split, *config.data.test_splits]
     data = {
         split: SGVLMData(

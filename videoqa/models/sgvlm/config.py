@@ -68,6 +68,8 @@ class SGVLMConfig(_Frozen):
         frame_encoder: how the frame features were made (an ``extract --encoder`` spec
             such as ``cnn:DIR``, or ``scene-graph-oracle``), for ``videoqa ask``.
         scene_graph_predictor: directory of the frozen scene-graph predictor, or None.
+        num_frames: frames per video in training (``ask`` samples as many), or None.
+        trained_on: what the model was fine-tuned on (``dataset:folder``), or None.
     """
 
     frame_dim: int = Field(gt=0)
@@ -91,3 +93,5 @@ class SGVLMConfig(_Frozen):
     prompt_template: str = "question : {question} answer :"
     frame_encoder: str = "unknown"
     scene_graph_predictor: str | None = None
+    num_frames: int | None = Field(None, gt=0)
+    trained_on: str | None = None

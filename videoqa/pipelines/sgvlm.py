@@ -1,0 +1,191 @@
+"""``videoqa ask --model sgvlm:<checkpoint>``: answer with a trained SGVLM and show the
+evidence its answer rests on — the localized frames (times, saliency) and, at each, the
+top scene-graph triplets (subject, relation, object, time).
+
+The checkpoint's config names what the model was trained on: the frame encoder spec
+(``cnn:DIR``, a CLIP/SigLIP hub id or directory) and the scene-graph predictor folder;
+both are loaded and run on the video's frames here, exactly as during feature
+extraction (uniformly sampled frames, the same count as in training).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from videoqa.errors import ModelUnavailableError, UsageError
+from videoqa.features.extract import VideoJob, decode_video, load_frame_encoder
+from videoqa.models.sgvlm.modeling import SGVLM
+from videoqa.models.sgvlm.processing import SGVLMBatch
+from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
+from videoqa.synth.features import ENCODER_NAME as ORACLE_ENCODER
+from videoqa.video.reader import probe
+
+PREFIX = "sgvlm:"
+SAMPLER = "uniform"
+
+
+class SGVLMAnswerer:
+    """Loads an SGVLM checkpoint with its frame encoder and scene-graph predictor.
+
+    Args:
+        checkpoint: a folder written by ``SGVLM.save_pretrained`` (``sgvlm-train``'s
+            ``checkpoints/best``).
+        triplets_per_frame: scene-graph facts listed per evidence frame.
+
+    Raises:
+        ModelUnavailableError: the checkpoint, its frame encoder or its scene-graph
+            predictor cannot be loaded, or the model was trained on oracle features
+            that cannot be computed from pixels.
+    """
+
+    def __init__(self, checkpoint: str | Path, triplets_per_frame: int = 3) -> None:
+        self.checkpoint = Path(checkpoint)
+        self.model = SGVLM.from_pretrained(self.checkpoint)
+        cfg = self.model.config
+        if cfg.frame_encoder in (ORACLE_ENCODER, "unknown"):
+            raise ModelUnavailableError(
+                f"{checkpoint} was trained on {cfg.frame_encoder!r} frame features, which "
+                "cannot be computed from a video's pixels; use a checkpoint trained on "
+                "features from a pixel encoder (videoqa extract --encoder cnn:DIR or a CLIP id)"
+            )
+        if cfg.num_frames is None:
+            raise ModelUnavailableError(f"{checkpoint} does not record its frame count")
+        self.encoder = load_frame_encoder(cfg.frame_encoder, patches=cfg.patch_dim is not None)
+        self.predictor = None
+        if cfg.use_scene_graph:
+            from videoqa.perception.scene_graph import SceneGraphPredictor
+
+            if cfg.scene_graph_predictor is None:
+                raise ModelUnavailableError(f"{checkpoint} names no scene-graph predictor")
+            self.predictor = SceneGraphPredictor.from_pretrained(Path(cfg.scene_graph_predictor))
+        self.triplets_per_frame = triplets_per_frame
+
+    def __call__(
+        self, video: str | Path, question: str, choices: Sequence[str] | None = None
+    ) -> AskRun:
+        """Answer ``question`` (multiple choice when ``choices`` are given, else by
+        generation) about ``video``.
+
+        Raises:
+            UsageError: an empty question or fewer than two choices.
+            VideoError: the video cannot be read.
+        """
+        if not question.strip():
+            raise UsageError("the question is empty")
+        if choices is not None and len(choices) < 2:
+            raise UsageError("give at least two choices, or none for an open-ended question")
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        info = probe(video)
+        frames = decode_video(
+            VideoJob(Path(video).stem, Path(video)),
+            SAMPLER,
+            int(self.model.config.num_frames),
+            size=self.encoder.input_size,
+        )
+        timings["decode"] = time.perf_counter() - start
+        batch, graphs = self._inputs(frames, question, timings)
+        tick = time.perf_counter()
+        with torch.inference_mode():
+            prefix = self.model.visual_prefix(batch)
+            if choices is not None:
+                cands = list(choices)
+                logp = self.model.score_candidates(batch, [cands])[0]
+                probs = torch.softmax(logp, dim=0)
+            else:
+                cands = [self.model.generate(batch)[0]]
+                probs = self.model.score_candidates(batch, [cands])[0].exp()
+        timings["answer"] = time.perf_counter() - tick
+        timings["total"] = time.perf_counter() - start
+        best = int(probs.argmax())
+        result = AskResult(
+            question=question,
+            answer=cands[best],
+            answer_index=best,
+            choices=cands,
+            probabilities=[float(p) for p in probs],
+            open_ended=choices is None,
+            evidence=self._evidence(prefix, frames.times, frames.indices, graphs),
+            sampled_times=[float(t) for t in frames.times],
+            video=info,
+            model=ModelInfo(name=f"{PREFIX}{self.checkpoint}", arch="sgvlm", pretrained=True),
+            pretrained=True,
+            sampler=SAMPLER,
+            timings=timings,
+            warnings=self._warnings(),
+        )
+        return AskRun(result=result, frames=frames, grid_image=None)
+
+    def _inputs(self, frames, question: str, timings: dict[str, float]):
+        tick = time.perf_counter()
+        feats, patches = self.encoder.encode(frames.frames)
+        timings["encode_frames"] = time.perf_counter() - tick
+        graphs = None
+        tick = time.perf_counter()
+        if self.predictor is not None:
+            from videoqa.perception.scene_graph.store import scene_graphs_for_frames
+
+            graphs = scene_graphs_for_frames(
+                self.predictor,
+                torch.from_numpy(frames.frames),
+                frames.times,
+                frame_indices=frames.indices,
+            )
+        timings["scene_graphs"] = time.perf_counter() - tick
+        proc = self.model.processor
+        ids, mask = proc.questions([question])
+        times = torch.tensor(frames.times, dtype=torch.float32)[None]
+        batch = SGVLMBatch(
+            frames=torch.from_numpy(feats).float()[None],
+            frame_mask=torch.ones(1, len(frames), dtype=torch.bool),
+            times=times,
+            question_ids=ids,
+            question_mask=mask,
+            prompts=proc.prompts([question]),
+            patches=None if patches is None else torch.from_numpy(patches).float()[None],
+            sg_tokens=None if graphs is None else torch.from_numpy(graphs.tokens).float()[None],
+            sg_mask=None if graphs is None else torch.from_numpy(graphs.token_mask)[None],
+        )
+        return batch, graphs
+
+    def _evidence(self, prefix, times: np.ndarray, indices: np.ndarray, graphs) -> list[Evidence]:
+        selected = prefix.selected[0].tolist()
+        if prefix.localizer is not None:
+            sal = prefix.localizer.saliency[0].float()
+            weights = torch.softmax(sal.masked_fill(~torch.isfinite(sal), -1e9) / 0.07, dim=0)
+            raw = sal.tolist()
+        else:
+            weights = torch.full((len(times),), 1.0 / len(times))
+            raw = [None] * len(times)
+        items = []
+        for t in selected:
+            facts = []
+            if graphs is not None:
+                for tr in graphs.triplet_evidence(t, self.triplets_per_frame):
+                    facts.append(
+                        f"({tr.subject}, {tr.predicate}, {tr.object}) at {tr.time:.2f}s p={tr.score:.2f}"
+                    )
+            items.append(
+                Evidence(
+                    time=float(times[t]),
+                    score=float(weights[t]),
+                    frame_index=int(indices[t]),
+                    relevance=raw[t],
+                    facts=facts,
+                )
+            )
+        return sorted(items, key=lambda e: -e.score)
+
+    def _warnings(self) -> list[str]:
+        trained_on = self.model.config.trained_on
+        if trained_on is None:
+            return []
+        return [
+            f"this SGVLM was trained on {trained_on}; on other videos its answers are out of domain"
+        ]
