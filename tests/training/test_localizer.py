@@ -142,3 +142,16 @@ def test_cli_localizer_train(bench, tokenizer, tmp_path):
     assert result.exit_code == 0, result.output
     assert "MR-full-R1@0.5" in result.output
     assert (tmp_path / "cli" / "best" / "model.safetensors").is_file()
+
+
+def test_cli_refuses_an_existing_run_without_resume(bench, tokenizer, tmp_path):
+    from videoqa.cli.main import app
+
+    tokenizer.save_pretrained(tmp_path / "tok")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.jsonl").write_text("")
+    args = ["localizer-train", "--benchmark", str(bench[0]), "--features", str(bench[1]),
+            "--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "run")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "already holds a run" in result.output
