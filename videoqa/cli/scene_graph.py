@@ -16,7 +16,7 @@ def sg_train_command(
         ..., "--synthetic", help="`videoqa synth` folder (with videos)."
     ),
     out: Path = typer.Option(..., "--out", help="Folder for the trained predictor."),
-    epochs: int = typer.Option(6, "--epochs", help="Passes over the training frames."),
+    epochs: int = typer.Option(4, "--epochs", help="Passes over the training frames."),
     frames_per_video: int = typer.Option(
         8, "--frames-per-video", help="Training frames per video."
     ),

@@ -68,6 +68,11 @@ def test_training_learns_colours_and_saves_the_best_epoch(sg_bench: Path, tmp_pa
     assert report.train_frames == 100 and report.val_frames == 20
     assert report.best.attribute_accuracy["color"] > 0.6  # chance: 1/8
     assert report.history[-1]["loss"] < report.history[0]["loss"]
+    best = report.best
+    for k in (8, 20, 50):  # recall never beats the best possible recall at K
+        assert best.predicate_recall[k] <= best.recall_ceiling[k] + 1e-9
+        assert best.sgcls_recall[k] <= best.predicate_recall[k]
+    assert best.recall_ceiling[8] < best.recall_ceiling[50]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["best_epoch"] == report.best_epoch
     assert SceneGraphPredictor.from_pretrained(tmp_path).config == TINY_CONFIG

@@ -1,0 +1,43 @@
+"""``videoqa sg-extract`` and ``videoqa sg-train`` through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from videoqa.cli.main import app
+from videoqa.perception.scene_graph.store import SceneGraphStore
+
+
+def test_sg_extract_writes_a_store_and_resumes(
+    sg_bench: Path, tiny_predictor_dir: Path, like_store: Path, tmp_path: Path
+) -> None:
+    args = ["sg-extract", "--synthetic", str(sg_bench), "--predictor", str(tiny_predictor_dir)]
+    args += ["--like", str(like_store), "--out", str(tmp_path / "sg"), "--json"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["written"] == 8
+    again = json.loads(CliRunner().invoke(app, args).stdout)
+    assert (again["written"], again["skipped"]) == (0, 8)
+    assert len(SceneGraphStore(tmp_path / "sg").ids()) == 8
+
+
+def test_sg_extract_reports_a_bad_predictor_dir(
+    sg_bench: Path, like_store: Path, tmp_path: Path
+) -> None:
+    args = ["sg-extract", "--synthetic", str(sg_bench), "--predictor", str(tmp_path / "none")]
+    result = CliRunner().invoke(
+        app, [*args, "--like", str(like_store), "--out", str(tmp_path / "sg")]
+    )
+    assert result.exit_code == 4  # ModelUnavailableError
+
+
+def test_sg_train_runs_one_epoch(sg_bench: Path, tmp_path: Path) -> None:
+    args = ["sg-train", "--synthetic", str(sg_bench), "--out", str(tmp_path / "p"), "--epochs", "1"]
+    result = CliRunner().invoke(app, [*args, "--frames-per-video", "2", "--threads", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["train_frames"] == 10 and report["best_epoch"] == 1
+    assert (tmp_path / "p" / "model.safetensors").is_file()
