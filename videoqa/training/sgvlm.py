@@ -208,7 +208,13 @@ def _train_epoch(model, data: SGVLMData, optimizer, scheduler, config, epoch, lo
         for step in range(steps):
             index = order[step * opt.batch_size : (step + 1) * opt.batch_size]
             batch = data.batch(index)
-            parts = model.loss(batch, [data.answer_texts[i] for i in index.tolist()])
+            rows = index.tolist()
+            parts = model.loss(
+                batch,
+                [data.answer_texts[i] for i in rows],
+                [data.candidates[i] for i in rows],
+                data.answers[index],
+            )
             optimizer.zero_grad(set_to_none=True)
             parts.total.backward()
             torch.nn.utils.clip_grad_norm_(
@@ -227,6 +233,7 @@ def _train_epoch(model, data: SGVLMData, optimizer, scheduler, config, epoch, lo
                         "loss": float(parts.total.detach()),
                         "lm": float(parts.lm.detach()),
                         "localizer": float(parts.localizer.detach()),
+                        "mc": float(parts.mc.detach()),
                         "lr": scheduler.get_last_lr()[0],
                     },
                 )

@@ -232,3 +232,18 @@ def test_config_must_match_the_llm(llm_dir: Path) -> None:
     llm, tok = load_llm(llm_dir)
     with pytest.raises(UsageError):
         SGVLM(SGVLMConfig(**_fields(vocab_size=len(tok), llm_dim=64)), llm, tok)
+
+
+def test_candidate_ranking_loss_matches_the_scores(llm_dir: Path) -> None:
+    model = _model(llm_dir, localizer_loss_weight=0.0, mc_loss_weight=0.5)
+    batch = _batch(model)
+    cands = [["red", "to the left of it", "blue"], ["2", "0", "above"]]
+    answer = torch.tensor([1, 0])
+    with torch.no_grad():
+        parts = model.loss(batch, ["to the left of it", "2"], cands, answer)
+        lm_only = _model(llm_dir, localizer_loss_weight=0.0).loss(batch, ["to the left of it", "2"])
+    scores = model.score_candidates(batch, cands)
+    want = torch.nn.functional.cross_entropy(scores, answer)
+    assert parts.mc.item() == pytest.approx(want.item(), abs=1e-4)
+    assert parts.lm.item() == pytest.approx(lm_only.lm.item(), abs=1e-4)
+    assert parts.total.item() == pytest.approx(parts.lm.item() + 0.5 * parts.mc.item(), abs=1e-5)

@@ -63,6 +63,9 @@ class SGVLMConfig(_Frozen):
             pretrained LLM via peft) or ``frozen``.
         localizer_loss_weight: weight of the moment-retrieval loss kept during
             end-to-end fine-tuning (questions with a ground-truth interval only).
+        mc_loss_weight: weight of a candidate-ranking cross-entropy over the choices'
+            log-likelihoods, added to the generative answer loss (0 = the paper's
+            generative objective alone).
         max_question_tokens, max_answer_tokens: truncation of the prompt and answers.
         prompt_template: the text after the query tokens; ``{question}`` is replaced.
         frame_encoder: how the frame features were made (an ``extract --encoder`` spec
@@ -88,6 +91,7 @@ class SGVLMConfig(_Frozen):
     llm_training: Literal["full", "lora", "frozen"] = "full"
     lora: LoraSettings = LoraSettings()
     localizer_loss_weight: float = Field(1.0, ge=0)
+    mc_loss_weight: float = Field(0.0, ge=0)
     max_question_tokens: int = Field(40, gt=0)
     max_answer_tokens: int = Field(10, gt=0)
     prompt_template: str = "question : {question} answer :"

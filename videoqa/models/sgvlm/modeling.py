@@ -98,11 +98,13 @@ class VisualPrefix:
 
 @dataclass
 class SGVLMLoss:
-    """Loss terms of a batch: ``total = lm + localizer_loss_weight · localizer``."""
+    """Loss terms of a batch: ``total = lm + mc_loss_weight · mc +
+    localizer_loss_weight · localizer``."""
 
     total: Tensor
     lm: Tensor
     localizer: Tensor
+    mc: Tensor
 
 
 class SGVLM(nn.Module):
@@ -296,18 +298,54 @@ class SGVLM(nn.Module):
         valid = target != IGNORE
         return (picked * valid).sum(dim=1), valid.sum(dim=1)
 
-    def loss(self, batch: SGVLMBatch, answers: list[str]) -> SGVLMLoss:
-        """Training loss: token cross-entropy of ``answers`` (mean over answer tokens,
-        EOS included) plus the weighted localizer loss on questions with an interval."""
+    def loss(
+        self,
+        batch: SGVLMBatch,
+        answers: list[str],
+        candidates: list[list[str]] | None = None,
+        answer_index: Tensor | None = None,
+    ) -> SGVLMLoss:
+        """Training loss of a batch.
+
+        ``lm``: token cross-entropy of ``answers`` (mean over answer tokens, EOS
+        included) — SGVLM's generative objective. ``mc`` (when ``mc_loss_weight > 0``
+        and ``candidates`` with ``answer_index`` ``(B,)`` are given): cross-entropy of the
+        correct candidate among the C candidates' summed log-likelihoods — the same
+        scores multiple choice is answered with; all B·C sequences go through the LLM in
+        one pass and the LM term reuses the correct ones. ``localizer``: the UniVTG loss
+        on questions with an interval.
+
+        Raises:
+            UsageError: ``candidates`` without ``answer_index`` or of another length.
+        """
         prefix = self.visual_prefix(batch)
-        ids = [self.processor.answer(a) for a in answers]
-        rows = torch.arange(batch.batch_size, device=prefix.embeds.device)
-        logp, count = self._answer_logprobs(prefix.embeds, rows, batch.prompts, ids)
-        lm = -logp.sum() / count.sum().clamp(min=1)
+        device = prefix.embeds.device
+        mc = prefix.embeds.new_zeros(())
+        if self.config.mc_loss_weight > 0 and candidates is not None:
+            if answer_index is None or len(candidates) != batch.batch_size:
+                raise UsageError("candidates need one answer_index per question")
+            rows = [b for b, cands in enumerate(candidates) for _ in cands]
+            ids = [self.processor.answer(c) for cands in candidates for c in cands]
+            prompts = [batch.prompts[b] for b in rows]
+            logp, count = self._answer_logprobs(
+                prefix.embeds, torch.tensor(rows, device=device), prompts, ids
+            )
+            width = len(candidates[0])
+            logp, count = logp.view(-1, width), count.view(-1, width)
+            answer_index = answer_index.to(device)
+            mc = torch.nn.functional.cross_entropy(logp, answer_index)
+            pick = answer_index[:, None]
+            lm = -logp.gather(1, pick).sum() / count.gather(1, pick).sum().clamp(min=1)
+        else:
+            ids = [self.processor.answer(a) for a in answers]
+            rows_t = torch.arange(batch.batch_size, device=device)
+            logp, count = self._answer_logprobs(prefix.embeds, rows_t, batch.prompts, ids)
+            lm = -logp.sum() / count.sum().clamp(min=1)
         loc = lm.new_zeros(())
         if prefix.localizer is not None and batch.intervals is not None:
             loc = self._localizer_loss(prefix.localizer, batch)
-        return SGVLMLoss(lm + self.config.localizer_loss_weight * loc, lm, loc)
+        total = lm + self.config.mc_loss_weight * mc + self.config.localizer_loss_weight * loc
+        return SGVLMLoss(total, lm, loc, mc)
 
     def _localizer_loss(self, out: LocalizerOutput, batch: SGVLMBatch) -> Tensor:
         """UniVTG loss (:func:`videoqa.losses.moment.localizer_loss`) on the questions
