@@ -61,3 +61,32 @@ def test_cross_attention_every_layer_and_blip2_names() -> None:
 def test_heads_must_divide_width() -> None:
     with pytest.raises(UsageError):
         QFormer(QFormerConfig(input_dim=4, output_dim=4, hidden_size=10, num_heads=3))
+
+
+def test_instruction_aware_queries_read_the_text_but_not_its_padding() -> None:
+    qf = _qformer(text_input=True)
+    feats, mask = torch.randn(2, 6, 12), torch.ones(2, 6, dtype=torch.bool)
+    text = torch.randn(2, 4, 16)
+    text_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+    base = qf(feats, mask, text, text_mask)
+    assert base.shape == (2, 5, 20)
+    padded = text.clone()
+    padded[1, 2:] = torch.randn(2, 16) * 10
+    assert torch.allclose(base[1], qf(feats, mask, padded, text_mask)[1], atol=1e-5)
+    changed = text.clone()
+    changed[0, 0] = torch.randn(16)
+    assert not torch.allclose(base[0], qf(feats, mask, changed, text_mask)[0], atol=1e-4)
+    with pytest.raises(UsageError):
+        _qformer()(feats, mask, text, text_mask)
+
+
+def test_instruction_aware_queries_ignore_padded_features() -> None:
+    qf = _qformer(text_input=True)
+    feats = torch.randn(2, 6, 12)
+    mask = torch.tensor([[1, 1, 1, 0, 0, 0], [1] * 6], dtype=torch.bool)
+    text, text_mask = torch.randn(2, 3, 16), torch.ones(2, 3, dtype=torch.bool)
+    other = feats.clone()
+    other[0, 3:] = 1e3
+    assert torch.allclose(
+        qf(feats, mask, text, text_mask), qf(other, mask, text, text_mask), atol=1e-5
+    )

@@ -34,6 +34,9 @@ class QFormerConfig(BaseModel):
             (BLIP-2: 2; 1 = every layer).
         output_dim: width of the projection (the LLM's embedding width).
         dropout: hidden and attention dropout.
+        text_input: instruction-aware Q-Former (InstructBLIP, Dai et al., NeurIPS 2023,
+            §3.2): text tokens join the queries' self-attention (not the
+            cross-attention), so the queries extract what the question asks for.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -47,6 +50,7 @@ class QFormerConfig(BaseModel):
     num_queries: int = Field(16, gt=0)
     cross_attention_frequency: int = Field(1, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
+    text_input: bool = False
 
 
 class QFormer(nn.Module):
@@ -71,31 +75,58 @@ class QFormer(nn.Module):
             hidden_dropout_prob=config.dropout,
             attention_probs_dropout_prob=config.dropout,
             vocab_size=4,
+            use_qformer_text_input=config.text_input,
         )
         self.queries = nn.Parameter(torch.randn(1, config.num_queries, config.hidden_size) * 0.02)
         self.qformer = Blip2QFormerModel(hf)
         self.projection = nn.Linear(config.hidden_size, config.output_dim)
 
-    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+    def forward(
+        self,
+        features: Tensor,
+        mask: Tensor,
+        text: Tensor | None = None,
+        text_mask: Tensor | None = None,
+    ) -> Tensor:
         """Summarise ``features`` into ``num_queries`` tokens of the LLM's width.
 
         Args:
             features: ``(B, N, input_dim)`` tokens to read.
             mask: ``(B, N)`` bool, True = real token. A row with no real token reads
                 nothing (its queries only see each other).
+            text: ``(B, L, hidden_size)`` text embeddings for an instruction-aware
+                Q-Former (``text_input``), else None; ``text_mask`` ``(B, L)`` bool.
 
         Returns:
             ``(B, num_queries, output_dim)``.
+
+        Raises:
+            UsageError: ``text`` given to a Q-Former without ``text_input`` or without
+                ``text_mask``.
         """
-        batch = features.shape[0]
+        batch, nq = features.shape[0], self.config.num_queries
         keep = mask.clone()
         empty = ~keep.any(dim=1)
         if empty.any():  # attend to one zeroed token rather than to nothing (NaN)
             keep[empty, 0] = True
             features = features.masked_fill(empty[:, None, None], 0.0)
+        queries = self.queries.expand(batch, -1, -1)
+        self_mask = None
+        if text is not None:
+            if not self.config.text_input or text_mask is None:
+                raise UsageError("text needs a Q-Former with text_input and a text_mask")
+            queries = torch.cat([queries, text.to(queries.dtype)], dim=1)
+            ones = torch.ones(batch, nq, dtype=torch.long, device=text_mask.device)
+            self_mask = torch.cat([ones, text_mask.long()], dim=1)
+        # a (B, 1, queries, N) cross-attention mask: transformers would build the 2-D
+        # mask's expansion over queries + text rows, which the cross-attention (queries
+        # only) cannot take
+        cross_mask = keep[:, None, None, :].expand(-1, 1, nq, -1)
         out = self.qformer(
-            query_embeds=self.queries.expand(batch, -1, -1),
+            query_embeds=queries,
+            query_length=nq,
+            attention_mask=self_mask,
             encoder_hidden_states=features,
-            encoder_attention_mask=keep.long(),
+            encoder_attention_mask=cross_mask,
         )
-        return self.projection(out.last_hidden_state)
+        return self.projection(out.last_hidden_state[:, :nq])

@@ -95,8 +95,18 @@ def _manual_logprob(
     return float(sum(logp[start - 1 + i, a] for i, a in enumerate(answer)))
 
 
-def test_candidate_scores_match_unpadded_sequences(llm_dir: Path) -> None:
-    model = _model(llm_dir)
+@pytest.mark.parametrize("question_aware", [False, True])
+def test_candidate_scores_match_unpadded_sequences(llm_dir: Path, question_aware: bool) -> None:
+    q = QFormerSettings(
+        hidden_size=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=32,
+        num_queries=4,
+        dropout=0.0,
+        question_aware=question_aware,
+    )
+    model = _model(llm_dir, qformer=q)
     batch = _batch(model)
     cands = [["red", "to the left of it", "blue"], ["2", "0", "above"]]
     scores = model.score_candidates(batch, cands)

@@ -32,7 +32,8 @@ class LocalizerSettings(_Frozen):
 
 
 class QFormerSettings(_Frozen):
-    """Size of each of the two Q-Formers (BLIP-2, §3.1)."""
+    """Size of each of the two Q-Formers (BLIP-2, §3.1); ``question_aware`` feeds the
+    question to their self-attention (InstructBLIP's instruction-aware Q-Former)."""
 
     hidden_size: int = Field(128, gt=0)
     num_layers: int = Field(2, gt=0)
@@ -40,6 +41,7 @@ class QFormerSettings(_Frozen):
     intermediate_size: int = Field(256, gt=0)
     num_queries: int = Field(16, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
+    question_aware: bool = False
 
 
 class SGVLMConfig(_Frozen):

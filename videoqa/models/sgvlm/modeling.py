@@ -137,6 +137,7 @@ class SGVLM(nn.Module):
         self.frame_qformer = QFormer(self._qformer_config())
         self.sg_in = nn.Linear(config.sg_dim, q.hidden_size) if config.use_scene_graph else None
         self.sg_qformer = QFormer(self._qformer_config()) if config.use_scene_graph else None
+        self.question_in = nn.Linear(config.llm_dim, q.hidden_size) if q.question_aware else None
 
     def _localizer_config(self) -> LocalizerConfig:
         c, loc = self.config, self.config.localizer
@@ -166,6 +167,7 @@ class SGVLM(nn.Module):
             intermediate_size=q.intermediate_size,
             num_queries=q.num_queries,
             dropout=q.dropout,
+            text_input=q.question_aware,
         )
 
     @property
@@ -211,11 +213,12 @@ class SGVLM(nn.Module):
             gate = torch.ones(selected.shape, device=selected.device)
         sel_mask = batch.frame_mask.gather(1, selected)
         sel_times = batch.times.gather(1, selected)
-        parts = [self._frame_queries(batch, selected, gate, sel_mask, sel_times)]
+        text = self._question_text(batch)
+        parts = [self._frame_queries(batch, selected, gate, sel_mask, sel_times, text)]
         if self.sg_qformer is not None:
             if batch.sg_tokens is None or batch.sg_mask is None:
                 raise UsageError("this SGVLM reads scene-graph tokens; the batch has none")
-            parts.append(self._sg_queries(batch, selected, gate, sel_mask, sel_times))
+            parts.append(self._sg_queries(batch, selected, gate, sel_mask, sel_times, text))
         return VisualPrefix(torch.cat(parts, dim=1), selected, gate, out)
 
     def _stream(self, tokens: Tensor, proj: nn.Module, gate: Tensor, times: Tensor) -> Tensor:
@@ -224,7 +227,15 @@ class SGVLM(nn.Module):
         x = x * gate[:, :, None, None]
         return x.flatten(1, 2)
 
-    def _frame_queries(self, batch, selected, gate, sel_mask, sel_times) -> Tensor:
+    def _question_text(self, batch: SGVLMBatch) -> dict:
+        """Keyword arguments giving an instruction-aware Q-Former the question: the
+        LLM's embeddings of its tokens, projected to the Q-Former width."""
+        if self.question_in is None:
+            return {}
+        embeds = self.llm.get_input_embeddings()(batch.question_ids)
+        return {"text": self.question_in(embeds), "text_mask": batch.question_mask}
+
+    def _frame_queries(self, batch, selected, gate, sel_mask, sel_times, text) -> Tensor:
         if self.config.patch_dim is not None:
             if batch.patches is None:
                 raise UsageError("this SGVLM reads patch tokens; the batch has none")
@@ -234,15 +245,15 @@ class SGVLM(nn.Module):
         idx = selected[:, :, None, None].expand(-1, -1, src.shape[2], src.shape[3])
         tokens = self._stream(src.gather(1, idx), self.frame_in, gate, sel_times)
         mask = sel_mask[:, :, None].expand(-1, -1, src.shape[2]).flatten(1)
-        return self.frame_qformer(tokens, mask)
+        return self.frame_qformer(tokens, mask, **text)
 
-    def _sg_queries(self, batch, selected, gate, sel_mask, sel_times) -> Tensor:
+    def _sg_queries(self, batch, selected, gate, sel_mask, sel_times, text) -> Tensor:
         sg, sg_mask = batch.sg_tokens, batch.sg_mask
         idx = selected[:, :, None, None].expand(-1, -1, sg.shape[2], sg.shape[3])
         tokens = self._stream(sg.gather(1, idx), self.sg_in, gate, sel_times)
         mask = sg_mask.gather(1, selected[:, :, None].expand(-1, -1, sg.shape[2]))
         mask = (mask & sel_mask[:, :, None]).flatten(1)
-        return self.sg_qformer(tokens, mask)
+        return self.sg_qformer(tokens, mask, **text)
 
     # ---- LLM sequences ---------------------------------------------------------------
     def _sequences(
