@@ -257,3 +257,16 @@ def test_candidate_ranking_loss_matches_the_scores(llm_dir: Path) -> None:
     assert parts.mc.item() == pytest.approx(want.item(), abs=1e-4)
     assert parts.lm.item() == pytest.approx(lm_only.lm.item(), abs=1e-4)
     assert parts.total.item() == pytest.approx(parts.lm.item() + 0.5 * parts.mc.item(), abs=1e-5)
+
+
+def test_fewer_real_frames_than_selected_stays_finite(llm_dir: Path) -> None:
+    model = _model(llm_dir).train()
+    batch = _batch(model)
+    mask = batch.frame_mask.clone()
+    mask[1, 2:] = False  # 2 real frames, 3 selected
+    short = SGVLMBatch(**{**batch.__dict__, "frame_mask": mask})
+    parts = model.loss(short, ["red", "2"])
+    parts.total.backward()
+    assert torch.isfinite(parts.total)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert all(torch.isfinite(g).all() for g in grads)

@@ -79,6 +79,28 @@ def uniform_frames(frame_mask: Tensor, num: int) -> Tensor:
     return order.gather(1, torch.minimum(rank, count.long() - 1))
 
 
+class TokenInput(nn.Module):
+    """A Q-Former's input: ``LayerNorm(Linear(x)) + Linear(time_embedding(t))``.
+
+    The layer norm keeps the content of each token on the same scale as the time code
+    (a raw sinusoid would otherwise outweigh small projected features and make every
+    token of a frame look alike to the cross-attention).
+
+    Shapes: tokens ``(B, m, P, D)`` and times ``(B, m)`` seconds → ``(B, m, P, H)``.
+    """
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim, hidden)
+        self.norm = nn.LayerNorm(hidden)
+        self.time = nn.Linear(hidden, hidden)
+        self.hidden = hidden
+
+    def forward(self, tokens: Tensor, times: Tensor) -> Tensor:
+        time_code = self.time(time_embedding(times, self.hidden))
+        return self.norm(self.proj(tokens)) + time_code[:, :, None]
+
+
 @dataclass
 class VisualPrefix:
     """The LLM's soft prompt for a batch.
@@ -133,9 +155,9 @@ class SGVLM(nn.Module):
         )
         self.localizer = FrameLocalizer(self._localizer_config()) if config.use_localizer else None
         q = config.qformer
-        self.frame_in = nn.Linear(config.patch_dim or config.frame_dim, q.hidden_size)
+        self.frame_in = TokenInput(config.patch_dim or config.frame_dim, q.hidden_size)
         self.frame_qformer = QFormer(self._qformer_config())
-        self.sg_in = nn.Linear(config.sg_dim, q.hidden_size) if config.use_scene_graph else None
+        self.sg_in = TokenInput(config.sg_dim, q.hidden_size) if config.use_scene_graph else None
         self.sg_qformer = QFormer(self._qformer_config()) if config.use_scene_graph else None
         self.question_in = nn.Linear(config.llm_dim, q.hidden_size) if q.question_aware else None
 
@@ -207,6 +229,7 @@ class SGVLM(nn.Module):
             out = self.localize(batch)
             selected = select_frames(out.saliency, batch.frame_mask, num)
             chosen = out.saliency.gather(1, selected)
+            chosen = chosen.masked_fill(~batch.frame_mask.gather(1, selected), 0.0)
             gate = 1.0 + chosen - chosen.detach()  # value 1, gradient to the saliency
         else:
             selected = uniform_frames(batch.frame_mask, num)
@@ -221,10 +244,9 @@ class SGVLM(nn.Module):
             parts.append(self._sg_queries(batch, selected, gate, sel_mask, sel_times, text))
         return VisualPrefix(torch.cat(parts, dim=1), selected, gate, out)
 
-    def _stream(self, tokens: Tensor, proj: nn.Module, gate: Tensor, times: Tensor) -> Tensor:
+    def _stream(self, tokens: Tensor, proj: TokenInput, gate: Tensor, times: Tensor) -> Tensor:
         """``(B, m, P, D)`` → projected, time-embedded, gated ``(B, m·P, H)``."""
-        x = proj(tokens) + time_embedding(times, proj.out_features)[:, :, None]
-        x = x * gate[:, :, None, None]
+        x = proj(tokens, times) * gate[:, :, None, None]
         return x.flatten(1, 2)
 
     def _question_text(self, batch: SGVLMBatch) -> dict:
