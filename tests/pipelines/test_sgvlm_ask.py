@@ -99,3 +99,14 @@ def test_cli_json(checkpoint: Path, bikes_video: Path) -> None:
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout[out.stdout.index("{") :])
     assert payload["model"]["arch"] == "sgvlm" and payload["evidence"]
+
+
+def test_cli_keeps_the_pipeline_warnings(tmp_path: Path, bikes_video: Path) -> None:
+    ckpt = _checkpoint(tmp_path, trained_on="synthetic:bench")
+    out = CliRunner().invoke(
+        app,
+        ["ask", str(bikes_video), "what is happening?", "--model", f"sgvlm:{ckpt}", "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout[out.stdout.index("{") :])
+    assert any("synthetic:bench" in w for w in payload["warnings"])

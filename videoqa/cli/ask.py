@@ -72,7 +72,7 @@ def ask_command(
         )
         with stderr.status(f"answering on {video.name}"):
             run = router(video, question, choices)
-        result = run.result.model_copy(update={"warnings": warnings})
+        result = run.result.model_copy(update={"warnings": [*warnings, *run.result.warnings]})
         if save_evidence is not None:
             run = AskRun(result=result, frames=run.frames, grid_image=run.grid_image)
             result = write_evidence(run, save_evidence)
