@@ -79,6 +79,9 @@ def test_run_writes_results_and_the_loss_falls(bench, tmp_path: Path) -> None:
     losses = [s["lm"] for s in steps if s["kind"] == "step"]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
     assert (tmp_path / "run" / "predictions" / "test.oe.jsonl").is_file()
+    text = (tmp_path / "run" / "results.json").read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert not (tmp_path / "run" / "checkpoints" / "last" / "model").exists()
     assert (tmp_path / "run" / "checkpoints" / "best" / "config.json").is_file()
 
 

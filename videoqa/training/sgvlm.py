@@ -6,7 +6,8 @@ Run folder (``SGVLMTrainConfig.output_dir``)::
 
     config.yaml                 the resolved config
     metrics.jsonl               step and epoch records
-    checkpoints/last/           model + state.pt (optimizer, scheduler, RNG, epoch): resume
+    checkpoints/last/           state.pt (trainable weights, optimizer, scheduler, RNG,
+                                epoch): resume
     checkpoints/best/           best val accuracy (``SGVLM.from_pretrained``)
     predictions/<split>.mc.jsonl / .oe.jsonl   multiple-choice / generated answers
     results.json                val and test scores (accuracy per type; WUPS for
@@ -174,7 +175,6 @@ def _write_atomic(directory: Path, write) -> None:
 
 def _save_last(out: Path, model: SGVLM, optimizer, scheduler, epoch: int, best: dict) -> None:
     def write(tmp: Path) -> None:
-        model.save_pretrained(tmp / "model")
         payload = {
             "epoch": epoch,
             "best": best,
@@ -338,5 +338,17 @@ def _final(config: SGVLMTrainConfig, out: Path, data: dict[str, SGVLMData], best
             split=split,
         )
     results["tests"] = {k: v.model_dump() for k, v in tests.items()}
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    # strict JSON: metrics undefined on a split (no long moments: NaN) become null
+    text = json.dumps(_nan_to_none(results), indent=2, allow_nan=False)
+    (out / "results.json").write_text(text)
     return results
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return value
