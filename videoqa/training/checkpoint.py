@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -102,23 +103,35 @@ def save_checkpoint(
         config_yaml: the run's config as YAML. state/optimizer/scheduler: the resumable
             part (omitted for an inference-only checkpoint such as ``best``).
     """
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp / MODEL_DIR)
+        tokenizer.save(tmp / TOKENIZER_FILE)
+        (tmp / CONFIG_FILE).write_text(config_yaml, encoding="utf-8")
+        if state is not None:
+            payload = {
+                "state": asdict(state),
+                "optimizer": optimizer.state_dict() if optimizer is not None else None,
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "rng": rng_state(),
+            }
+            torch.save(payload, tmp / STATE_FILE)
+
+    write_dir_atomic(Path(directory), write)
+
+
+def write_dir_atomic(directory: Path, write: Callable[[Path], None]) -> None:
+    """Fill a folder atomically: ``write(<name>.tmp)``, fsync, then swap it in with
+    renames (``<name>`` → ``<name>.old``, ``<name>.tmp`` → ``<name>``, ``.old``
+    removed), so a kill at any point leaves one complete folder, ``<name>`` or
+    ``<name>.old``; a stale ``.tmp`` is cleared first."""
     directory = Path(directory)
     tmp = directory.with_name(directory.name + ".tmp")
     old = directory.with_name(directory.name + ".old")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp / MODEL_DIR)
-    tokenizer.save(tmp / TOKENIZER_FILE)
-    (tmp / CONFIG_FILE).write_text(config_yaml, encoding="utf-8")
-    if state is not None:
-        payload = {
-            "state": asdict(state),
-            "optimizer": optimizer.state_dict() if optimizer is not None else None,
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "rng": rng_state(),
-        }
-        torch.save(payload, tmp / STATE_FILE)
+    write(tmp)
     _fsync_tree(tmp)
     if directory.exists():
         if old.exists():

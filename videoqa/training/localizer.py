@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,8 @@ from videoqa.errors import DataFormatError, UsageError
 from videoqa.eval.localizer import LocalizerPrediction, predictions_from_output, score_localizer
 from videoqa.losses.moment import LossWeights, localizer_loss, moment_targets
 from videoqa.models.sgvlm.localizer import FrameLocalizer, LocalizerConfig
+from videoqa.training.checkpoint import write_dir_atomic
+from videoqa.training.logs import keep_epochs
 
 METRICS_FILE = "metrics.jsonl"
 SETTINGS_FILE = "settings.json"
@@ -301,19 +302,6 @@ def predict_localizer(
     return out
 
 
-def _atomic_dir(target: Path, write) -> None:
-    """Write a folder under ``<target>.tmp`` with ``write(path)``, then swap it in."""
-    tmp, old = target.with_name(target.name + ".tmp"), target.with_name(target.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _schedule(warmup: int, total: int):
     def factor(step: int) -> float:
         if step < warmup:
@@ -367,7 +355,7 @@ def _save_last(out: Path, model: FrameLocalizer, optimizer, scheduler, state: _R
             tmp / STATE_FILE,
         )
 
-    _atomic_dir(out / "last", write)
+    write_dir_atomic(out / "last", write)
 
 
 def _resume(out: Path, model: FrameLocalizer, optimizer, scheduler) -> _RunState:
@@ -381,17 +369,6 @@ def _resume(out: Path, model: FrameLocalizer, optimizer, scheduler) -> _RunState
             torch.set_rng_state(saved["torch_rng"])
             return _RunState(**saved["run"])
     return _RunState()
-
-
-def _keep_epochs(path: Path, epochs: int) -> None:
-    """Drop the log lines of epochs >= ``epochs`` (what a resumed run logs again)."""
-    if not path.is_file():
-        return
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    kept = [ln for ln in lines if json.loads(ln)["epoch"] < epochs]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _finite(value: float) -> float | None:
@@ -514,7 +491,7 @@ def _evaluate_keep_best(
     value = brief[settings.select_metric]
     if value > state.best_value:
         state.best_value, state.best_epoch, state.best_metrics = value, epoch, brief
-        _atomic_dir(Path(settings.output_dir) / "best", model.save_pretrained)
+        write_dir_atomic(Path(settings.output_dir) / "best", model.save_pretrained)
     return brief
 
 
@@ -559,7 +536,7 @@ def train_localizer(
     out.mkdir(parents=True, exist_ok=True)
     (out / SETTINGS_FILE).write_text(settings.model_dump_json(indent=2), encoding="utf-8")
     state = _resume(out, model, optimizer, scheduler) if resume else _RunState()
-    _keep_epochs(out / METRICS_FILE, state.epoch)
+    keep_epochs(out / METRICS_FILE, state.epoch)
     began, first = time.perf_counter(), state.epoch
     for epoch in range(state.epoch, settings.epochs):
         tick = time.perf_counter()

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +33,9 @@ from rich.progress import Progress
 from videoqa.data.schema import QASample
 from videoqa.errors import UsageError
 from videoqa.models.sgvlm.modeling import SGVLM, build_sgvlm
-from videoqa.training.checkpoint import rng_state, set_rng_state
+from videoqa.training.checkpoint import rng_state, set_rng_state, write_dir_atomic
 from videoqa.training.config import apply_overrides
+from videoqa.training.logs import keep_epochs
 from videoqa.training.sgvlm_data import SGVLMData
 from videoqa.training.sgvlm_eval import SplitScores, evaluate_split
 from videoqa.training.trainer import warmup_cosine
@@ -162,17 +161,6 @@ def build_run(config: SGVLMTrainConfig) -> tuple[SGVLM, dict[str, SGVLMData]]:
     return model, data
 
 
-def _write_atomic(directory: Path, write) -> None:
-    tmp = directory.with_name(directory.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    if directory.exists():
-        shutil.rmtree(directory)
-    os.replace(tmp, directory)
-
-
 def _save_last(out: Path, model: SGVLM, optimizer, scheduler, epoch: int, best: dict) -> None:
     def write(tmp: Path) -> None:
         payload = {
@@ -187,7 +175,7 @@ def _save_last(out: Path, model: SGVLM, optimizer, scheduler, epoch: int, best: 
         }
         torch.save(payload, tmp / "state.pt")
 
-    _write_atomic(out / "checkpoints" / "last", write)
+    write_dir_atomic(out / "checkpoints" / "last", write)
 
 
 def _append(path: Path, record: dict) -> None:
@@ -298,7 +286,7 @@ def train_sgvlm(
         )
         if val.accuracy > best["accuracy"]:
             best = {"epoch": epoch, "accuracy": val.accuracy}
-            _write_atomic(out / "checkpoints" / "best", model.save_pretrained)
+            write_dir_atomic(out / "checkpoints" / "best", model.save_pretrained)
         _save_last(out, model, optimizer, scheduler, epoch, best)
         if stop_after is not None and epoch + 1 >= stop_after:
             return None
@@ -306,9 +294,10 @@ def train_sgvlm(
 
 
 def _restore(model, optimizer, scheduler, last: Path, log: Path) -> tuple[int, dict]:
-    if not (last / "state.pt").is_file():
+    found = [d for d in (last, last.with_name(last.name + ".old")) if (d / "state.pt").is_file()]
+    if not found:
         raise UsageError(f"nothing to resume: {last} has no state.pt")
-    payload = torch.load(last / "state.pt", map_location="cpu", weights_only=False)
+    payload = torch.load(found[0] / "state.pt", map_location="cpu", weights_only=False)
     with torch.no_grad():
         named = dict(model.named_parameters())
         for key, value in payload["trainable"].items():
@@ -317,9 +306,7 @@ def _restore(model, optimizer, scheduler, last: Path, log: Path) -> tuple[int, d
     scheduler.load_state_dict(payload["scheduler"])
     set_rng_state(payload["rng"])
     epoch = int(payload["epoch"])
-    if log.exists():
-        kept = [line for line in log.read_text().splitlines() if json.loads(line)["epoch"] <= epoch]
-        log.write_text("".join(line + "\n" for line in kept))
+    keep_epochs(log, epoch + 1)
     return epoch + 1, payload["best"]
 
 
