@@ -70,6 +70,12 @@ class ModelUnavailableError(VideoQAError):
         self.model = model
 
 
+class CheckpointError(ModelUnavailableError):
+    """A checkpoint folder is missing, incomplete, damaged or of another kind: a model
+    checkpoint (``config.json`` + ``model.safetensors``) or a run's resumable state
+    (``checkpoints/last/state.pt``). The message names the file and what is wrong."""
+
+
 class DataFormatError(VideoQAError, ValueError):
     """An annotation or prediction file does not follow the expected format."""
 
