@@ -9,7 +9,7 @@ import pytest
 
 import videoqa
 from videoqa.errors import UsageError
-from videoqa.models.sgvlm.config import SGVLMConfig
+from videoqa.models.sgvlm.configuration import SGVLMConfig
 from videoqa.training.sgvlm import load_sgvlm_config
 
 CONFIGS = Path(videoqa.__file__).parent / "configs" / "sgvlm"

@@ -26,7 +26,7 @@ def llm_command(
     """Train a word-level tokenizer on the questions and answers and save a randomly
     initialised Llama-architecture LM beside it (SGVLM then trains it in full)."""
     from videoqa.data import load_dataset
-    from videoqa.models.sgvlm.config import SGVLMConfig
+    from videoqa.models.sgvlm.configuration import SGVLMConfig
     from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm
 
     with user_errors():

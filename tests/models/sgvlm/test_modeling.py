@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from videoqa.errors import UsageError
-from videoqa.models.sgvlm.config import LocalizerSettings, QFormerSettings, SGVLMConfig
+from videoqa.models.sgvlm.configuration import LocalizerSettings, QFormerSettings, SGVLMConfig
 from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm, load_llm
 from videoqa.models.sgvlm.modeling import SGVLM, build_sgvlm, time_embedding, uniform_frames
 from videoqa.models.sgvlm.processing import SGVLMBatch

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from videoqa.models.base import QABatch, QAOutput, VideoQAModel
-from videoqa.models.hga.config import HGAConfig
+from videoqa.models.hga.configuration import HGAConfig
 from videoqa.models.registry import register_model
 from videoqa.modules.attention import (
     AttentionPool,

@@ -38,7 +38,7 @@ from transformers import PreTrainedTokenizerBase
 
 from videoqa.errors import ModelUnavailableError, UsageError
 from videoqa.losses.moment import LossWeights, localizer_loss, moment_targets
-from videoqa.models.sgvlm.config import LocalizerSettings, SGVLMConfig
+from videoqa.models.sgvlm.configuration import LocalizerSettings, SGVLMConfig
 from videoqa.models.sgvlm.llm import apply_lora, load_llm
 from videoqa.models.sgvlm.localizer import (
     FrameLocalizer,

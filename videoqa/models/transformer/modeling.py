@@ -22,7 +22,7 @@ from torch import nn
 
 from videoqa.models.base import QABatch, QAOutput, VideoQAModel
 from videoqa.models.registry import register_model
-from videoqa.models.transformer.config import TransformerQAConfig
+from videoqa.models.transformer.configuration import TransformerQAConfig
 from videoqa.modules.attention import TransformerLayer, mix_over_candidates, scatter_masked
 from videoqa.modules.text import token_positions
 

@@ -38,7 +38,7 @@ from videoqa.errors import UsageError
 from videoqa.models.base import QABatch, QAOutput, VideoQAModel
 from videoqa.models.registry import register_model
 from videoqa.models.text import SEP
-from videoqa.models.vgt.config import VGTConfig
+from videoqa.models.vgt.configuration import VGTConfig
 from videoqa.modules.attention import AttentionPool, TransformerLayer, masked_mean, scatter_masked
 from videoqa.modules.graph import GraphReasoning
 from videoqa.modules.text import WordEncoder
