@@ -23,6 +23,8 @@ from torch.utils.data import Dataset, Sampler
 from videoqa.data.schema import QASample
 from videoqa.errors import DataFormatError
 from videoqa.models.base import QABatch
+from videoqa.models.processing import build_tokenizer as build_tokenizer  # re-exported
+from videoqa.models.processing import encode_candidates, encode_questions
 from videoqa.models.text import WordTokenizer
 
 
@@ -101,16 +103,6 @@ class QAExample:
     teacher_probs: Tensor | None
 
 
-def build_tokenizer(samples: Sequence[QASample], min_count: int = 1) -> WordTokenizer:
-    """A :class:`WordTokenizer` over the questions and candidates of ``samples`` (the
-    train split)."""
-    texts: list[str] = []
-    for sample in samples:
-        texts.append(sample.question)
-        texts.extend(sample.choices or ())
-    return WordTokenizer.build(texts, min_count=min_count)
-
-
 def _check_samples(samples: Sequence[QASample]) -> int:
     if not samples:
         raise DataFormatError("no questions to train or evaluate on")
@@ -170,14 +162,12 @@ class QADataset(Dataset):
             self.patches = torch.from_numpy(np.ascontiguousarray(features.patches_array(video_ids)))
         row_of = {v: i for i, v in enumerate(video_ids)}
         self.video_row = torch.tensor([row_of[s.video_id] for s in samples], dtype=torch.long)
-        self.question, self.question_mask = tokenizer.encode(
-            [s.question for s in samples], max_question_len
+        self.question, self.question_mask = encode_questions(
+            tokenizer, [s.question for s in samples], max_question_len
         )
-        flat = [c for s in samples for c in (s.choices or ())]
-        cand, cand_mask = tokenizer.encode(flat, max_answer_len)
-        n = len(samples)
-        self.candidates = cand.view(n, num_choices, -1)
-        self.candidates_mask = cand_mask.view(n, num_choices, -1)
+        self.candidates, self.candidates_mask = encode_candidates(
+            tokenizer, [s.choices or () for s in samples], max_answer_len
+        )
         self.answers = torch.tensor([int(s.answer) for s in samples], dtype=torch.long)
         self.teacher_probs = (
             None if teacher is None else self._teacher(samples, teacher, num_choices)
