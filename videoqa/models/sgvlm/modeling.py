@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -407,6 +408,13 @@ class SGVLM(nn.Module):
         index = torch.tensor(rows, device=prefix.embeds.device)
         logp, _ = self._answer_logprobs(prefix.embeds, index, prompts, answers)
         return logp.view(batch.batch_size, -1)
+
+    def loglikelihood(self, batch: SGVLMBatch, candidates: Sequence[Sequence[str]]) -> Tensor:
+        """The generative contract's multiple-choice call
+        (:class:`~videoqa.models.contract.GenerativeQA`): ``(B, C)`` summed
+        log-probabilities of the ``C`` candidates of each of the ``B`` questions, as
+        :meth:`score_candidates`."""
+        return self.score_candidates(batch, [list(c) for c in candidates])
 
     @torch.inference_mode()
     def generate(self, batch: SGVLMBatch, max_new_tokens: int | None = None) -> list[str]:
