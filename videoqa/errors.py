@@ -59,6 +59,11 @@ class CorruptVideoError(VideoError):
     """The container or the bitstream is damaged: demuxing or decoding failed."""
 
 
+class VideoTimeoutError(VideoError):
+    """Reading a video took longer than the wall-clock limit set for it
+    (:func:`videoqa.video.reader.time_limit`, the per-file limit of batch jobs)."""
+
+
 class ModelUnavailableError(VideoQAError):
     """A model (hub id or local directory) cannot be loaded here: not cached, not downloadable,
     or not a valid checkpoint."""
