@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test install dev lint bench-decode clean
+# System packages `make test` needs: the ffmpeg CLI (test videos, benchmarks) and
+# WordNet 3.0 (WUPS of open-ended answers). `make sysdeps` installs the missing ones with
+# apt when it runs as root, and otherwise stops at once with one message naming them.
+
+.PHONY: demo test install dev lint sysdeps bench-decode clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +34,37 @@ demo: install
 	$(BIN)/videoqa ask "$$($(BIN)/videoqa samples carphone_distorted)" "what distortion is most visible?" \
 		--save-evidence $(DEMO_OUT)/quality
 
-test: dev
+# ffmpeg is found on PATH; WordNet 3.0 in Debian's place, $VIDEOQA_WORDNET_DIR or an
+# NLTK data directory ($NLTK_DATA/corpora/wordnet).
+sysdeps:
+	@missing=""; \
+	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
+	if [ ! -f /usr/share/wordnet/data.noun ] \
+		&& [ ! -f "$${VIDEOQA_WORDNET_DIR:-/nonexistent}/data.noun" ] \
+		&& [ ! -d "$${NLTK_DATA:-/nonexistent}/corpora/wordnet" ]; then \
+		missing="$$missing wordnet-base"; \
+	fi; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing system packages:$$missing (apt-get)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+		|| { echo "error: apt-get could not install:$$missing" >&2; exit 1; }; \
+	else \
+		echo "error: missing system packages:$$missing. Install them (Debian/Ubuntu:" \
+			"sudo apt-get install$$missing), then rerun. ffmpeg makes test videos;" \
+			"wordnet-base is WordNet 3.0 for WUPS." >&2; \
+		exit 1; \
+	fi
+
+test: sysdeps dev
 	$(BIN)/ruff check videoqa tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: dev
 	$(BIN)/ruff check videoqa tests benchmarks
 
-bench-decode: dev
+bench-decode: sysdeps dev
 	$(BIN)/python benchmarks/bench_decode.py
 
 clean:

@@ -78,7 +78,7 @@ def test_qvhighlights_json(fixtures):
     assert out["unknown"] == 1 and out["unlabeled"] == 1
 
 
-def test_open_ended_and_mos(fixtures):
+def test_open_ended_and_mos(fixtures, requires_wordnet):
     out = _json(
         _eval(
             "-d",
@@ -131,7 +131,7 @@ def test_usage_errors_exit_2(fixtures, tmp_path):
     )
 
 
-def test_loader_option_open_ended_synthetic(tmp_path):
+def test_loader_option_open_ended_synthetic(tmp_path, requires_wordnet):
     pytest.importorskip("videoqa.data.synthetic")  # another component, registered when present
     rows = [
         {
@@ -222,7 +222,7 @@ def test_model_run_resume_and_corrupt_video(tmp_path, fixtures, sample_videos):
 
 
 @pytest.mark.slow  # loads the tiny model
-def test_model_run_open_ended_vocabulary(tmp_path, fixtures, sample_videos):
+def test_model_run_open_ended_vocabulary(tmp_path, fixtures, sample_videos, requires_wordnet):
     root = tmp_path / "videos"
     root.mkdir()
     for name in ("bikes", "carphone_pristine"):

@@ -151,7 +151,7 @@ def test_datasets_without_groups(fixtures):
     assert report.by_group == {} and report.table == {} and report.invalid == 2
 
 
-def test_open_ended_wups_hand_values(fixtures):
+def test_open_ended_wups_hand_values(fixtures, requires_wordnet):
     bench = load_dataset("msrvtt-qa", fixtures / "msrvtt_qa" / "test_qa.json")
     report = evaluate(bench, fixtures / "msrvtt_qa" / "pred.jsonl")
     assert isinstance(report, OpenEndedReport)
@@ -165,7 +165,7 @@ def test_open_ended_wups_hand_values(fixtures):
     assert report.by_group == {}
 
 
-def test_nextoe_protocol_matches_the_metric(fixtures):
+def test_nextoe_protocol_matches_the_metric(fixtures, requires_wordnet):
     bench = load_dataset("nextqa-oe", fixtures / "nextqa_oe" / "val.csv")
     path = fixtures / "nextqa_oe" / "pred.json"
     report = evaluate(bench, path)
@@ -189,7 +189,7 @@ def test_nextoe_protocol_matches_the_metric(fixtures):
     assert report.accuracy == 60.0
 
 
-def test_open_ended_missing_answers_score_zero(tmp_path, fixtures):
+def test_open_ended_missing_answers_score_zero(tmp_path, fixtures, requires_wordnet):
     bench = load_dataset("msrvtt-qa", fixtures / "msrvtt_qa" / "test_qa.json")
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"0": "dog", "1": 3}))
