@@ -3,27 +3,22 @@
 Every backbone in :mod:`videoqa.models` (HGA, VGT, the transformer baseline) maps one
 :class:`QABatch` — frame features, question word ids and the word ids of C candidate
 answers — to a :class:`QAOutput` with one score per candidate and the model's attention
-over frames. Checkpoints are directories holding ``config.json`` (the config fields and
-``model_type``) and ``model.safetensors``.
+over frames. Checkpoints are folders holding ``config.json`` (``model_type`` and the
+config fields) and ``model.safetensors``, written and read by
+:class:`~videoqa.persistence.PretrainedMixin`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from safetensors.torch import load_model as _load_safetensors
-from safetensors.torch import save_model as _save_safetensors
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from videoqa.errors import ModelUnavailableError, UsageError
-
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
+from videoqa.errors import UsageError
+from videoqa.persistence import PretrainedMixin
 
 
 @dataclass
@@ -182,11 +177,19 @@ class VideoQAConfig(BaseModel):
         return self
 
 
-class VideoQAModel(nn.Module):
-    """Base class: a config, ``forward(QABatch) -> QAOutput``, and safetensors checkpoints.
+class VideoQAModel(PretrainedMixin, nn.Module):
+    """Base class: a config, ``forward(QABatch) -> QAOutput``, and checkpoints.
 
-    Subclasses set ``config_class`` and ``model_type`` (the registry name) and register
-    themselves in :data:`videoqa.models.registry.MODELS`.
+    Subclasses set ``config_class`` and ``model_type`` (the registry name; defining it
+    registers the class in :data:`videoqa.persistence.PERSISTED`) and are decorated with
+    :func:`~videoqa.models.registry.register_model` (:data:`~videoqa.models.registry.MODELS`,
+    the backbones :func:`~videoqa.models.registry.build_model` can build).
+
+    ``save_pretrained(directory)`` / ``from_pretrained(directory or hub id)`` come from
+    :class:`~videoqa.persistence.PretrainedMixin`; ``VideoQAModel.from_pretrained``
+    itself loads whichever backbone the checkpoint names. Loading raises
+    :class:`~videoqa.errors.CheckpointError` (missing files, another ``model_type``,
+    an invalid config, weights that do not match it).
     """
 
     config_class: ClassVar[type[VideoQAConfig]] = VideoQAConfig
@@ -216,69 +219,7 @@ class VideoQAModel(nn.Module):
         if max(batch.question.shape[1], batch.candidates.shape[2]) > cfg.max_text_len:
             raise UsageError(f"text longer than max_text_len={cfg.max_text_len}")
 
-    def save_pretrained(self, directory: Path) -> None:
-        """Write ``config.json`` (config fields + ``model_type``) and ``model.safetensors``
-        into ``directory`` (created when missing)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {"model_type": self.model_type, **self.config.model_dump()}
-        (directory / CONFIG_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        _save_safetensors(self, str(directory / WEIGHTS_FILE))
-
-    @classmethod
-    def from_pretrained(cls, directory: Path) -> VideoQAModel:
-        """Load a checkpoint written by :meth:`save_pretrained`, in eval mode.
-
-        Raises:
-            ModelUnavailableError: missing files, a config of another ``model_type`` or
-                with invalid fields, or weights that do not match the config.
-        """
-        directory = Path(directory)
-        raw = read_checkpoint_config(directory)
-        model_type = raw.pop("model_type", None)
-        if model_type != cls.model_type:
-            raise ModelUnavailableError(
-                f"{directory} holds a {model_type!r} model, not {cls.model_type!r}",
-                model=str(directory),
-            )
-        try:
-            config = cls.config_class(**raw)
-        except ValidationError as err:
-            raise ModelUnavailableError(
-                f"{directory}: invalid config: {err}", model=str(directory)
-            ) from None
-        model = cls(config)
-        weights = directory / WEIGHTS_FILE
-        if not weights.is_file():
-            raise ModelUnavailableError(f"{directory}: no {WEIGHTS_FILE}", model=str(directory))
-        try:
-            _load_safetensors(model, str(weights), strict=True)
-        except RuntimeError as err:
-            raise ModelUnavailableError(
-                f"{weights}: weights do not match config: {err}", model=str(directory)
-            ) from None
-        return model.eval()
-
     def num_parameters(self) -> int:
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
-
-def read_checkpoint_config(directory: Path) -> dict[str, Any]:
-    """The ``config.json`` of a checkpoint directory as a dict (``model_type`` included).
-
-    Raises:
-        ModelUnavailableError: no such directory/file, or not a JSON object.
-    """
-    path = Path(directory) / CONFIG_FILE
-    if not path.is_file():
-        raise ModelUnavailableError(
-            f"{directory} is not a model checkpoint (no {CONFIG_FILE})", model=str(directory)
-        )
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelUnavailableError(f"{path}: invalid JSON ({err})", model=str(directory)) from None
-    if not isinstance(raw, dict):
-        raise ModelUnavailableError(f"{path}: expected a JSON object", model=str(directory))
-    return raw

@@ -3,6 +3,10 @@
 Names: ``"hga"`` (Jiang & Han, AAAI 2020), ``"vgt"`` (Xiao et al., ECCV 2022) and
 ``"transformer"`` (a single-stream transformer baseline). A checkpoint directory's
 ``config.json`` names its ``model_type``, so :func:`load_model` needs no name.
+
+:data:`MODELS` lists the backbones :func:`build_model` can build from a config; every
+persisted class (these and the other models) is also in
+:data:`videoqa.persistence.PERSISTED`, which loading goes through.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from videoqa.errors import ModelUnavailableError, UsageError
-from videoqa.models.base import VideoQAConfig, VideoQAModel, read_checkpoint_config
+from videoqa.errors import UsageError
+from videoqa.models.base import VideoQAConfig, VideoQAModel
 from videoqa.registry import Registry
 
 MODELS: Registry[type[VideoQAModel]] = Registry("model")
@@ -57,17 +61,12 @@ def build_model(name: str, config: VideoQAConfig | Mapping[str, Any]) -> VideoQA
     return cls(config)
 
 
-def load_model(directory: Path) -> VideoQAModel:
-    """Load the checkpoint in ``directory`` with the class its ``model_type`` names.
+def load_model(name_or_path: str | Path) -> VideoQAModel:
+    """Load the backbone checkpoint ``name_or_path`` (a folder or a hub id) with the class
+    its ``model_type`` names, in eval mode (``VideoQAModel.from_pretrained``).
 
     Raises:
-        ModelUnavailableError: not a checkpoint, or its ``model_type`` is not registered.
+        CheckpointError: not a checkpoint, an unknown ``model_type`` or one that is no
+            backbone, an invalid config, weights that do not match it.
     """
-    raw = read_checkpoint_config(Path(directory))
-    model_type = raw.get("model_type")
-    if not isinstance(model_type, str) or model_type not in MODELS:
-        raise ModelUnavailableError(
-            f"{directory}: unknown model_type {model_type!r}; registered: {', '.join(list_models())}",
-            model=str(directory),
-        )
-    return MODELS.get(model_type).from_pretrained(Path(directory))
+    return VideoQAModel.from_pretrained(name_or_path)

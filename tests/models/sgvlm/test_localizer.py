@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from videoqa.errors import DataFormatError, UsageError
+from videoqa.errors import CheckpointError, UsageError
 from videoqa.models.sgvlm.localizer import (
     FrameLocalizer,
     LocalizerConfig,
@@ -157,7 +157,7 @@ def test_save_pretrained_round_trip(tmp_path):
     x = _inputs()
     with torch.no_grad():
         torch.testing.assert_close(model(**x).saliency, again(**x).saliency)
-    with pytest.raises(DataFormatError):
+    with pytest.raises(CheckpointError):
         FrameLocalizer.from_pretrained(tmp_path / "missing")
 
 

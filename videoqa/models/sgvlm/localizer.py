@@ -24,22 +24,17 @@ foreground logit and two boundary offsets (softplus, seconds).
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from videoqa.errors import DataFormatError, UsageError
+from videoqa.errors import UsageError
+from videoqa.persistence import PretrainedMixin
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 #: Time unit of the sinusoidal time embedding: 0.1 s, so frames 0.25 s apart differ by
 #: 2.5 units on the fastest sinusoid.
 TIME_UNIT_SECONDS = 0.1
@@ -257,12 +252,22 @@ def _masked_mean(x: Tensor, mask: Tensor, dim: int) -> Tensor:
     return (x * weights).sum(dim) / weights.sum(dim).clamp(min=1.0)
 
 
-class FrameLocalizer(nn.Module):
+class FrameLocalizer(PretrainedMixin, nn.Module):
     """Question-conditioned frame localizer (UniVTG §3.2–3.3, SGVLM §3.3).
+
+    Saved by ``save_pretrained(directory)`` (``config.json`` with ``model_type``
+    ``"sgvlm-localizer"`` + ``model.safetensors``) and loaded, in eval mode, by
+    ``from_pretrained(directory or hub id)`` (:class:`~videoqa.persistence.PretrainedMixin`;
+    checkpoints written before it, without ``model_type``, still load), which raises
+    :class:`~videoqa.errors.CheckpointError` on a missing or mismatched checkpoint.
 
     Args:
         config: :class:`LocalizerConfig`.
     """
+
+    model_type = "sgvlm-localizer"
+    config_class = LocalizerConfig
+    untyped_legacy = True
 
     def __init__(self, config: LocalizerConfig) -> None:
         super().__init__()
@@ -395,42 +400,6 @@ class FrameLocalizer(nn.Module):
             frame_keys=frame_keys,
             question_keys=question_keys,
         )
-
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created);
-        each file is written under a temporary name and renamed (atomic)."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / (CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps(self.config.model_dump(), indent=2), encoding="utf-8")
-        os.replace(tmp, out / CONFIG_FILE)
-        tmp = out / (WEIGHTS_FILE + ".tmp")
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(tmp))
-        os.replace(tmp, out / WEIGHTS_FILE)
-        return out
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path) -> FrameLocalizer:
-        """Load a localizer written by :meth:`save_pretrained`.
-
-        Raises:
-            DataFormatError: missing or unreadable files, or weights that do not fit.
-        """
-        root = Path(directory)
-        try:
-            config = LocalizerConfig.model_validate_json(
-                (root / CONFIG_FILE).read_text(encoding="utf-8")
-            )
-            state = load_file(str(root / WEIGHTS_FILE))
-        except (OSError, ValueError) as err:
-            raise DataFormatError(f"{root}: not a saved FrameLocalizer ({err})") from None
-        model = cls(config)
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as err:
-            raise DataFormatError(f"{root}: weights do not fit the config ({err})") from None
-        return model
 
 
 def select_frames(saliency: Tensor, frame_mask: Tensor, num: int) -> Tensor:

@@ -26,18 +26,16 @@ from ``videoqa ask``'s pipeline.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from transformers import PreTrainedTokenizerBase
 
-from videoqa.errors import ModelUnavailableError, UsageError
+from videoqa.errors import UsageError
 from videoqa.losses.moment import LossWeights, localizer_loss, moment_targets
 from videoqa.models.sgvlm.configuration import LocalizerSettings, SGVLMConfig
 from videoqa.models.sgvlm.llm import apply_lora, load_llm
@@ -49,8 +47,10 @@ from videoqa.models.sgvlm.localizer import (
 )
 from videoqa.models.sgvlm.processing import SGVLMBatch, SGVLMProcessor
 from videoqa.modules.qformer import QFormer, QFormerConfig
+from videoqa.persistence import PretrainedMixin
 
-CONFIG_FILE, WEIGHTS_FILE, LLM_DIR = "config.json", "model.safetensors", "llm"
+#: folder of a checkpoint holding the LLM and its tokenizer.
+LLM_DIR = "llm"
 IGNORE = -100
 
 
@@ -130,8 +130,15 @@ class SGVLMLoss:
     mc: Tensor
 
 
-class SGVLM(nn.Module):
+class SGVLM(PretrainedMixin, nn.Module):
     """The full model (LLM included).
+
+    Checkpoints (:class:`~videoqa.persistence.PretrainedMixin`): ``config.json``
+    (``model_type`` ``"sgvlm"``), ``model.safetensors`` (everything but the LLM) and
+    ``llm/`` (the LLM with its tokenizer, LoRA merged); ``from_pretrained`` returns the
+    model in eval mode and raises :class:`~videoqa.errors.CheckpointError` on a missing
+    or mismatched checkpoint. Checkpoints written before ``model_type`` was recorded
+    still load.
 
     Args:
         config: sizes and switches (``vocab_size``/``llm_dim`` must match the LLM).
@@ -141,6 +148,12 @@ class SGVLM(nn.Module):
     Raises:
         UsageError: the config does not match the LLM.
     """
+
+    model_type = "sgvlm"
+    config_class = SGVLMConfig
+    extra_parts = (LLM_DIR,)
+    external_prefixes = ("llm.",)
+    untyped_legacy = True
 
     def __init__(
         self, config: SGVLMConfig, llm: nn.Module, tokenizer: PreTrainedTokenizerBase
@@ -434,47 +447,28 @@ class SGVLM(nn.Module):
         )
         return [self.processor.decode(row.tolist()) for row in out]
 
-    # ---- checkpoints -----------------------------------------------------------------
-    def _own_state(self) -> dict[str, Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("llm.")}
-
-    def save_pretrained(self, directory: Path) -> None:
-        """Write ``config.json``, ``model.safetensors`` (everything but the LLM) and the
-        LLM with its tokenizer under ``llm/`` (LoRA adapters merged into a copy)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    # ---- checkpoints: the extension point of PretrainedMixin ----------------------------
+    def save_extra_parts(self, directory: Path) -> None:
+        """Write the LLM and its tokenizer under ``llm/`` (``transformers``
+        ``save_pretrained``: safetensors + JSON), LoRA adapters merged into a copy."""
         llm = self.llm
         if hasattr(llm, "merge_and_unload"):
             llm = copy.deepcopy(llm).merge_and_unload()
         llm.save_pretrained(directory / LLM_DIR)
         self.tokenizer.save_pretrained(directory / LLM_DIR)
-        state = {k: v.detach().contiguous().cpu() for k, v in self._own_state().items()}
-        save_file(state, str(directory / WEIGHTS_FILE))
-        (directory / CONFIG_FILE).write_text(self.config.model_dump_json(indent=2))
 
     @classmethod
-    def from_pretrained(cls, directory: Path) -> SGVLM:
-        """Load a model written by :meth:`save_pretrained` (in eval mode).
+    def build_for_loading(cls, config: SGVLMConfig, directory: Path, **options: object) -> SGVLM:
+        """The model around the LLM and tokenizer saved in ``directory / "llm"``.
 
         Raises:
-            ModelUnavailableError: the directory is not an SGVLM checkpoint.
+            CheckpointError: the LLM cannot be loaded.
+            UsageError: loading options were given (there are none).
         """
-        directory = Path(directory)
-        if not (directory / CONFIG_FILE).is_file() or not (directory / WEIGHTS_FILE).is_file():
-            raise ModelUnavailableError(f"{directory} is not an SGVLM checkpoint")
-        config = SGVLMConfig.model_validate(json.loads((directory / CONFIG_FILE).read_text()))
+        if options:
+            raise UsageError(f"SGVLM takes no loading options, got {sorted(options)}")
         llm, tokenizer = load_llm(directory / LLM_DIR)
-        model = cls(config, llm, tokenizer)
-        missing, unexpected = model.load_state_dict(
-            load_file(str(directory / WEIGHTS_FILE)), strict=False
-        )
-        missing = [k for k in missing if not k.startswith("llm.")]
-        if missing or unexpected:
-            raise ModelUnavailableError(
-                f"{directory}: missing {missing[:3]}, unexpected {unexpected[:3]}"
-            )
-        return model.eval()
-
+        return cls(config, llm, tokenizer)
 
 def build_sgvlm(fields: dict, llm: str | Path, localizer_dir: Path | None = None) -> SGVLM:
     """Assemble a model for end-to-end fine-tuning (stage 3): load the LLM by hub id or
