@@ -31,9 +31,9 @@ import torch
 
 from videoqa.models import build_model, list_models
 from videoqa.models.base import QABatch
-from videoqa.recipes import build_recipe
-from videoqa.training.config import RecipeConfig
+from videoqa.training.config import SparcOptions
 from videoqa.training.data import TrainBatch
+from videoqa.training.objectives import BaselineObjective, SparcObjective
 
 VARIANTS = {
     "baseline": ("baseline", {}),
@@ -99,7 +99,8 @@ def measure(name: str, args, batch: TrainBatch, variant: str) -> tuple[float, in
     )
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    recipe = build_recipe(recipe_name, RecipeConfig.model_validate(options))
+    objective = SparcObjective if recipe_name == "sparc" else BaselineObjective
+    recipe = objective(SparcOptions.model_validate(options))
     step = step_fn(model, optimizer, recipe, batch)
     for _ in range(args.warmup):
         step()

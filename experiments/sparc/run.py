@@ -37,10 +37,10 @@ import typer
 CONFIGS = Path(__file__).resolve().parents[2] / "videoqa" / "configs" / "sparc"
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "baseline": ("baseline", []),
-    "temporal": ("sparc", ["recipe.w_s=0"]),
-    "spatial": ("sparc", ["recipe.temporal_guidance=false"]),
+    "temporal": ("sparc", ["sparc.w_s=0"]),
+    "spatial": ("sparc", ["sparc.temporal_guidance=false"]),
     "sparc": ("sparc", []),
-    "sparc+tgm": ("sparc", ["recipe.mixup.enabled=true"]),
+    "sparc+tgm": ("sparc", ["sparc.mixup.enabled=true"]),
 }
 BACKBONES = ("hga", "vgt")
 FAMILIES = {"D": "descriptive", "R": "relationship", "T": "temporal", "C": "causal"}
@@ -68,7 +68,7 @@ def _command(run: Run, args: dict, root: Path) -> list[str]:
         "data.test_splits=[test,comp]",
         f"epochs={args['epochs']}",
         f"seed={run.seed}",
-        "log_every=50",
+        "logging.log_every=50",
         *extra,
         *args["sets"],
     ]
@@ -91,13 +91,12 @@ def one(
     import torch
 
     from videoqa.recipes import build_recipe
-    from videoqa.training import Trainer, load_config
+    from videoqa.training import TrainingLoop
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    cfg = load_config(config, [*sets, f"output_dir={out}"])
-    cfg = cfg.model_copy(update={"recipe": cfg.recipe.model_copy(update={"name": recipe})})
-    Trainer(cfg, build_recipe(recipe, cfg.recipe)).fit(resume=(out / "checkpoints").exists())
+    job = build_recipe(config, [*sets, f"output_dir={out}"], recipe)
+    TrainingLoop(job).fit(resume=(out / "checkpoints").exists())
     usage = resource.getrusage(resource.RUSAGE_SELF)
     times = {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.perf_counter() - start}
     (out / "time.json").write_text(json.dumps(times) + "\n")
@@ -156,7 +155,7 @@ def _accuracies(folder: Path) -> dict[str, float]:
             rows[f"{split}:{key}"] = summary["percent"]
         for key, summary in scores.get("per_group", {}).items():
             rows[f"{split}:{FAMILIES.get(key, key)}"] = summary["percent"]
-    rows["val(best)"] = result["best_val_accuracy"]
+    rows["val(best)"] = result["best_value"]
     rows["cpu_s"] = json.loads((folder / "time.json").read_text())["cpu_s"]
     return rows
 

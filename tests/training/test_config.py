@@ -9,16 +9,26 @@ import pytest
 import yaml
 
 from videoqa.errors import UsageError
-from videoqa.training.config import TrainConfig, load_config, parse_config, parse_override
+from videoqa.training.config import (
+    RunConfig,
+    SparcConfig,
+    load_config,
+    parse_config,
+    parse_override,
+)
 
 BASE = {"data": {"benchmark_dir": "bench", "features_dir": "feats"}}
 
 
+def _sparc(raw, overrides=None):
+    return parse_config(raw, overrides, SparcConfig)
+
+
 def test_yaml_round_trip(tmp_path):
-    cfg = parse_config(BASE, ["recipe.w_c=0.25", "model.config.hidden_size=64"])
+    cfg = _sparc(BASE, ["sparc.w_c=0.25", "model.config.hidden_size=64"])
     path = tmp_path / "cfg.yaml"
     path.write_text(cfg.to_yaml(), encoding="utf-8")
-    again = load_config(path)
+    again = load_config(path, config_class=SparcConfig)
     assert again == cfg
     assert again.data.benchmark_dir == Path("bench") and again.model.config == {"hidden_size": 64}
 
@@ -28,7 +38,7 @@ def test_yaml_round_trip(tmp_path):
     [
         ("epochs=3", ["epochs"], 3),
         ("optim.lr=0.5", ["optim", "lr"], 0.5),
-        ("recipe.mixup.enabled=true", ["recipe", "mixup", "enabled"], True),
+        ("sparc.mixup.enabled=true", ["sparc", "mixup", "enabled"], True),
         ("data.test_splits=[test, comp]", ["data", "test_splits"], ["test", "comp"]),
         ("data.teacher_path=null", ["data", "teacher_path"], None),
         ("output_dir=runs/a=b", ["output_dir"], "runs/a=b"),
@@ -40,24 +50,40 @@ def test_parse_override(text, path, value):
 
 
 def test_overrides_apply_and_coerce():
-    cfg = parse_config(BASE, ["optim.lr=1e-3", "recipe.mixup.alpha=0.4", "epochs=2"])
-    assert cfg.optim.lr == pytest.approx(1e-3) and cfg.recipe.mixup.alpha == 0.4
+    cfg = _sparc(BASE, ["optim.lr=1e-3", "sparc.mixup.alpha=0.4", "epochs=2"])
+    assert cfg.optim.lr == pytest.approx(1e-3) and cfg.sparc.mixup.alpha == 0.4
     assert cfg.epochs == 2 and BASE == {"data": {"benchmark_dir": "bench", "features_dir": "feats"}}
 
 
 @pytest.mark.parametrize(
     "override",
-    ["optim.lrr=1", "recipe.mixup.alfa=1", "unknown=1", "epochs=0", "recipe.threshold=2"],
+    [
+        "optim.lrr=1",
+        "sparc.mixup.alfa=1",
+        "unknown=1",
+        "epochs=0",
+        "sparc.threshold=2",
+        "baseline.batch_passes=true",  # the sparc config has no baseline section
+        "scheduler.min_lr_ratio=2",
+    ],
 )
 def test_bad_values_and_unknown_keys_are_refused(override):
     with pytest.raises(UsageError):
-        parse_config(BASE, [override])
+        _sparc(BASE, [override])
+
+
+def test_the_baseline_config_carries_no_sparc_weights():
+    from videoqa.training.config import BaselineConfig
+
+    with pytest.raises(UsageError):
+        parse_config(BASE, ["sparc.w_c=1"], BaselineConfig)
+    assert "w_c" not in BaselineConfig.model_fields["baseline"].annotation.model_fields
 
 
 @pytest.mark.parametrize("override", ["noequals", "a..b=1", "=3", "epochs.x=1"])
 def test_malformed_overrides(override):
     with pytest.raises(UsageError):
-        parse_config(BASE, [override])
+        _sparc(BASE, [override])
 
 
 def test_load_config_errors(tmp_path):
@@ -92,11 +118,13 @@ def test_every_shipped_config_loads(name):
     from videoqa.models import MODELS
 
     path = Path(str(resources.files("videoqa").joinpath("configs", "sparc", name)))
-    cfg = load_config(path)
-    assert isinstance(cfg, TrainConfig)
-    assert cfg.recipe.name == name.split("_")[0]
+    from videoqa.recipes import build_recipe
+
+    cfg = build_recipe(path).config
+    assert isinstance(cfg, RunConfig)
+    assert cfg.recipe == name.split("_")[0]
     assert cfg.model.name == name.split("_")[1].removesuffix(".yaml")
-    assert (cfg.data.teacher_path is not None) == (cfg.recipe.name == "sparc")
+    assert (cfg.data.teacher_path is not None) == (cfg.recipe == "sparc")
     fields = {**cfg.model.config, "feature_dim": 32, "vocab_size": 100}
     MODELS.get(cfg.model.name).config_class(**fields)  # model fields are valid
     assert yaml.safe_load(cfg.to_yaml())["model"]["name"] == cfg.model.name

@@ -1,4 +1,5 @@
-"""Trainer on a tiny in-memory colour task: convergence, outputs, identical resume."""
+"""The shared training loop, run by the backbone recipes on a tiny in-memory colour task:
+convergence, outputs, identical resume, refusal of an existing run, safe state."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import pytest
 
 from tests.training.fakes import TINY, make_task
-from videoqa.errors import UsageError
-from videoqa.recipes import build_recipe
-from videoqa.training import QADataset, TrainConfig, Trainer, TrainingData
+from videoqa.errors import CheckpointError, UsageError
+from videoqa.recipes.backbone import BaselineRecipe, SparcRecipe, TrainingData
+from videoqa.training import Interrupted, QADataset, TrainingLoop
+from videoqa.training.config import BaselineConfig, SparcConfig
 from videoqa.training.data import build_tokenizer
 from videoqa.training.logs import read_metrics
 
@@ -28,31 +30,47 @@ def _data(sizes=(("train", 32), ("val", 16), ("test", 16))) -> TrainingData:
     return TrainingData(make("train", task.teacher), make("val"), {"test": make("test")}, tok)
 
 
-def _config(out, recipe="sparc", **extra) -> TrainConfig:
+def _config(out, recipe="sparc", every=0, **extra):
     raw = {
+        "recipe": recipe,
         "data": {"benchmark_dir": "unused", "features_dir": "unused"},
         "model": {"name": TINY, "config": {"hidden_size": 32, "num_heads": 2}},
-        "optim": {"lr": 0.03, "warmup_ratio": 0.1},
-        "recipe": {"name": recipe, "w_s": 0.5, "mixup": {"enabled": True, "prob": 0.5}},
+        "optim": {"lr": 0.03},
+        "scheduler": {"warmup_ratio": 0.1},
         "epochs": 3,
         "batch_size": 8,
-        "log_every": 1,
+        "logging": {"log_every": 1, "progress": False},
+        "checkpoint": {"every_n_steps": every},
         "output_dir": str(out),
         "cpu": True,
         **extra,
     }
-    return TrainConfig.model_validate(raw)
+    if recipe == "sparc":
+        raw["sparc"] = {"w_s": 0.5, "mixup": {"enabled": True, "prob": 0.5}}
+        return SparcConfig.model_validate(raw)
+    raw["baseline"] = {"mixup": {"enabled": True, "prob": 0.5}}
+    return BaselineConfig.model_validate(raw)
+
+
+def _recipe(cfg, data):
+    cls = SparcRecipe if cfg.recipe == "sparc" else BaselineRecipe
+    return cls(cfg, data=data)
+
+
+def _fit(cfg, data, **kw):
+    return TrainingLoop(_recipe(cfg, data)).fit(**kw)
 
 
 def test_sparc_training_converges_and_writes_outputs(tmp_path):
     data = _data((("train", 48), ("val", 24), ("test", 24)))
     cfg = _config(tmp_path, epochs=3)
-    result = Trainer(cfg, build_recipe("sparc", cfg.recipe), data=data).fit()
+    result = _fit(cfg, data)
     records = read_metrics(tmp_path / "metrics.jsonl")
     epochs = [r for r in records if r["kind"] == "epoch"]
     assert len(epochs) == 3
     assert epochs[-1]["val_accuracy"] > 40.0  # chance is 20 %
-    assert result.best_val_accuracy == max(r["val_accuracy"] for r in epochs)
+    assert result.best_value == max(r["val_accuracy"] for r in epochs)
+    assert result.monitor == "val_accuracy"
     assert set(epochs[0]["val_per_type"]) == {"DA", "TC"}
     assert set(epochs[0]["train_losses"]) >= {"loss", "main", "consistency", "spatial"}
     # one train question in 48 has no confident frame: the fallback fires for it
@@ -61,21 +79,23 @@ def test_sparc_training_converges_and_writes_outputs(tmp_path):
     assert len(steps) == 3 * 6 and steps[-1]["step"] == 18
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert (tmp_path / "checkpoints" / "best" / "model" / "model.safetensors").is_file()
+    best = tmp_path / "checkpoints" / "best"
+    assert {p.name for p in best.iterdir()} == {"model", "tokenizer.json", "config.yaml"}
     assert (tmp_path / "checkpoints" / "last" / "state.pt").is_file()
     preds = [json.loads(x) for x in (tmp_path / "predictions" / "test.jsonl").open()]
     assert len(preds) == 24 and set(preds[0]) == {"qid", "prediction", "answer", "qtype"}
     hits = sum(p["prediction"] == p["answer"] for p in preds)
-    assert result.tests["test"].accuracy == pytest.approx(100 * hits / 24, abs=0.01)
+    assert result.tests["test"]["accuracy"] == pytest.approx(100 * hits / 24, abs=0.01)
 
 
 def test_baseline_recipe_needs_no_teacher(tmp_path):
     data = _data()
     data.train.teacher_probs = None
     cfg = _config(tmp_path, recipe="baseline", epochs=1)
-    result = Trainer(cfg, build_recipe("baseline", cfg.recipe), data=data).fit()
+    result = _fit(cfg, data)
     assert result.steps == 4
-    with pytest.raises(UsageError):
-        Trainer(cfg, build_recipe("sparc", cfg.recipe), data=data)
+    with pytest.raises(UsageError, match="teacher"):
+        _fit(_config(tmp_path / "sparc", epochs=1), data)
 
 
 def _strip(records):
@@ -85,13 +105,12 @@ def _strip(records):
 @pytest.mark.parametrize("kill_at", [5, 8])
 def test_resume_after_kill_repeats_the_uninterrupted_run(tmp_path, kill_at):
     data = _data()
-    full_cfg = _config(tmp_path / "full", checkpoint_every=3)
-    Trainer(full_cfg, build_recipe("sparc", full_cfg.recipe), data=data).fit()
+    _fit(_config(tmp_path / "full", every=3), data)
     expected = _strip(read_metrics(tmp_path / "full" / "metrics.jsonl"))
 
-    cfg = _config(tmp_path / "killed", checkpoint_every=3)
-    recipe = build_recipe("sparc", cfg.recipe)
-    original, calls = recipe.backward_loss, []
+    cfg = _config(tmp_path / "killed", every=3)
+    recipe, calls = _recipe(cfg, data), []
+    original = recipe.objective.backward_loss
 
     def dying_loss(model, batch, backward):
         calls.append(1)
@@ -99,16 +118,83 @@ def test_resume_after_kill_repeats_the_uninterrupted_run(tmp_path, kill_at):
             raise Killed
         return original(model, batch, backward)
 
-    recipe.backward_loss = dying_loss
+    recipe.objective.backward_loss = dying_loss
     with pytest.raises(Killed):
-        Trainer(cfg, recipe, data=data).fit()
-    resumed = Trainer(cfg, build_recipe("sparc", cfg.recipe), data=data).fit(resume=True)
+        TrainingLoop(recipe).fit()
+    resumed = _fit(cfg, data, resume=True)
     got = _strip(read_metrics(tmp_path / "killed" / "metrics.jsonl"))
     assert got == expected
     assert resumed.steps == 12
 
 
+def test_resume_after_a_restart_killed_before_its_first_checkpoint(tmp_path):
+    """NUL bytes and a half-written line in metrics.jsonl (what a kill mid-write or a
+    file extended by a byte-offset truncate leaves) are dropped on resume: the log is
+    trimmed by content, not by byte offset, and resuming gives the uninterrupted log."""
+    data = _data()
+    _fit(_config(tmp_path / "full", every=3), data)
+    expected = _strip(read_metrics(tmp_path / "full" / "metrics.jsonl"))
+    cfg = _config(tmp_path / "run", every=3)
+    with pytest.raises(Interrupted):
+        _fit(cfg, data, stop_after_steps=6)
+    log = tmp_path / "run" / "metrics.jsonl"
+    log.write_bytes(b"\x00" * 469 + log.read_bytes() + b'{"kind": "step", "ep')
+    _fit(cfg, data, resume=True)
+    assert _strip(read_metrics(log)) == expected
+
+
+def test_an_existing_run_is_refused_without_resume_or_overwrite(tmp_path):
+    data = _data()
+    cfg = _config(tmp_path, epochs=1)
+    _fit(cfg, data)
+    before = (tmp_path / "metrics.jsonl").read_bytes()
+    with pytest.raises(UsageError, match="already holds a run"):
+        _fit(cfg, data)
+    assert (tmp_path / "metrics.jsonl").read_bytes() == before
+    (tmp_path / "stale.txt").write_text("kept")
+    _fit(cfg, data, overwrite=True)
+    assert (tmp_path / "stale.txt").read_text() == "kept"
+    assert _strip(read_metrics(tmp_path / "metrics.jsonl")) == _strip(
+        [__import__("json").loads(x) for x in before.decode().splitlines()]
+    )
+
+
 def test_resume_without_checkpoint_is_an_error(tmp_path):
     cfg = _config(tmp_path)
     with pytest.raises(UsageError):
-        Trainer(cfg, build_recipe("sparc", cfg.recipe), data=_data()).fit(resume=True)
+        _fit(cfg, _data(), resume=True)
+
+
+def test_a_planted_pickle_in_state_pt_is_refused_not_run(tmp_path):
+    import pickle
+
+    data = _data()
+    cfg = _config(tmp_path, epochs=2)
+    with pytest.raises(Interrupted):
+        _fit(cfg, data, stop_after_steps=4)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    state = tmp_path / "checkpoints" / "last" / "state.pt"
+    state.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(CheckpointError, match="state.pt"):
+        _fit(cfg, data, resume=True)
+    assert not marker.exists()
+
+
+def test_a_damaged_last_checkpoint_falls_back_to_last_old(tmp_path):
+    data = _data()
+    cfg = _config(tmp_path / "run", epochs=2)
+    with pytest.raises(Interrupted):
+        _fit(cfg, data, stop_after_steps=4)
+    last = tmp_path / "run" / "checkpoints" / "last"
+    old = last.with_name("last.old")
+    import shutil
+
+    shutil.copytree(last, old)
+    (last / "state.pt").write_bytes(b"garbage")
+    result = _fit(cfg, data, resume=True)
+    assert result.steps == 8

@@ -1,29 +1,114 @@
-"""Training recipes (an entry-point layer: library packages never import it).
+"""Training recipes (the top layer: library packages never import it).
 
-:data:`RECIPES` maps a name to a :class:`~videoqa.recipes.base.Recipe` class:
-``baseline`` (plain CE, optional mixup) and ``sparc`` (SpARC §3).
+Each module registers its :class:`~videoqa.training.recipe.Recipe` classes in
+:data:`~videoqa.training.recipe.RECIPES`; ``videoqa train --recipe NAME`` runs any of
+them on the one loop (:class:`~videoqa.training.loop.TrainingLoop`). The shipped YAMLs
+are under ``videoqa/configs/<folder>/`` and name their recipe at the top
+(``recipe: sparc``).
 """
 
 from __future__ import annotations
 
-from videoqa.recipes.base import Recipe
-from videoqa.recipes.baseline import BaselineRecipe
-from videoqa.recipes.sparc import SparcRecipe
-from videoqa.registry import Registry
-from videoqa.training.config import RecipeConfig
+import importlib
+from pathlib import Path
 
-RECIPES: Registry[type[Recipe]] = Registry("recipe")
-RECIPES.register(BaselineRecipe.name, BaselineRecipe)
-RECIPES.register(SparcRecipe.name, SparcRecipe)
+from videoqa.errors import UsageError
+from videoqa.training.config import parse_config, read_yaml
+from videoqa.training.recipe import RECIPES, Recipe
+
+#: Modules defining recipes; importing one registers its recipes.
+RECIPE_MODULES: tuple[str, ...] = ("videoqa.recipes.backbone",)
+
+CONFIGS_ROOT = Path(__file__).resolve().parents[1] / "configs"
 
 
-def build_recipe(name: str, options: RecipeConfig) -> Recipe:
-    """The recipe ``name`` built from ``options``.
+def _load_all() -> None:
+    for module in RECIPE_MODULES:
+        importlib.import_module(module)
+
+
+def list_recipes() -> list[str]:
+    """Sorted names of every recipe."""
+    _load_all()
+    return RECIPES.names()
+
+
+def recipe_class(name: str) -> type[Recipe]:
+    """The recipe class registered as ``name``.
 
     Raises:
-        UnknownNameError: no recipe of that name.
+        UnknownNameError: no such recipe (the message lists the known ones).
     """
-    return RECIPES.get(name).from_config(options)
+    _load_all()
+    return RECIPES.get(name)
 
 
-__all__ = ["RECIPES", "BaselineRecipe", "Recipe", "SparcRecipe", "build_recipe"]
+def shipped_configs(name: str) -> list[Path]:
+    """The shipped YAML configs of recipe ``name`` (files under ``videoqa/configs``
+    whose top-level ``recipe:`` is ``name``), sorted."""
+    out = []
+    for path in sorted(CONFIGS_ROOT.rglob("*.yaml")):
+        try:
+            raw = read_yaml(path)
+        except UsageError:
+            continue
+        if raw.get("recipe") == name:
+            out.append(path)
+    return out
+
+
+def find_config(spec: str | Path) -> Path:
+    """A config path, or the name of a shipped config (``sparc_vgt`` →
+    ``videoqa/configs/sparc/sparc_vgt.yaml``).
+
+    Raises:
+        UsageError: neither a file nor a shipped config name.
+    """
+    path = Path(spec)
+    if path.is_file():
+        return path
+    matches = sorted(CONFIGS_ROOT.rglob(f"{path.stem}.yaml"))
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"config name {spec!r} is ambiguous: {', '.join(str(m) for m in matches)}")
+    raise UsageError(f"config file not found: {spec} (nor a shipped config of that name)")
+
+
+def build_recipe(
+    config: str | Path, overrides: list[str] | None = None, name: str | None = None
+) -> Recipe:
+    """The recipe of a config file, with its typed config.
+
+    Args:
+        config: a YAML path or a shipped config name.
+        overrides: ``key.path=value`` strings (``--set``).
+        name: the recipe asked for on the command line; None = the config's ``recipe:``.
+
+    Raises:
+        UsageError: no recipe named, or the config names another recipe; invalid fields.
+        UnknownNameError: unknown recipe name.
+    """
+    path = find_config(config)
+    raw = read_yaml(path)
+    declared = raw.get("recipe")
+    if name is None:
+        if declared is None:
+            raise UsageError(f"{path} names no recipe: pass --recipe NAME")
+        name = str(declared)
+    elif declared is not None and declared != name:
+        raise UsageError(f"{path} is a {declared!r} config, not {name!r}")
+    cls = recipe_class(name)
+    cfg = parse_config({**raw, "recipe": name}, overrides, cls.config_class)
+    return cls(cfg)
+
+
+__all__ = [
+    "RECIPES",
+    "Recipe",
+    "build_recipe",
+    "find_config",
+    "list_recipes",
+    "recipe_class",
+    "shipped_configs",
+]

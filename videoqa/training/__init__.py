@@ -1,21 +1,28 @@
-"""Training: typed configs, in-memory QA datasets, the Accelerate loop with resumable
-checkpoints, and the objective interface recipes implement."""
+"""Training: the one loop every recipe runs on, its typed config sections, atomic
+resumable checkpoints, ``metrics.jsonl``, the recipe protocol, in-memory QA datasets and
+the backbone loss objectives. Recipes themselves live in :mod:`videoqa.recipes`."""
 
-from videoqa.training.config import TrainConfig, load_config, parse_config
+from videoqa.training.config import RunConfig, load_config, parse_config
 from videoqa.training.data import QADataset, TrainBatch
-from videoqa.training.objective import LossParts, Objective
-from videoqa.training.trainer import Trainer, TrainingData, TrainResult, load_training_data
+from videoqa.training.loop import Interrupted, RunResult, TrainingLoop, warmup_cosine
+from videoqa.training.objectives import LossParts, Objective
+from videoqa.training.recipe import RECIPES, EpochStats, Recipe, RecipeSetup, StepOutput
 
 __all__ = [
+    "RECIPES",
+    "EpochStats",
+    "Interrupted",
     "LossParts",
     "Objective",
     "QADataset",
+    "Recipe",
+    "RecipeSetup",
+    "RunConfig",
+    "RunResult",
+    "StepOutput",
     "TrainBatch",
-    "TrainConfig",
-    "TrainResult",
-    "Trainer",
-    "TrainingData",
+    "TrainingLoop",
     "load_config",
-    "load_training_data",
     "parse_config",
+    "warmup_cosine",
 ]

@@ -1,65 +1,36 @@
-"""Atomic training checkpoints with everything a resumed run needs.
+"""Atomic, resumable training checkpoints that load without executing code.
 
-A checkpoint folder holds ``model/`` (``save_pretrained``: config.json +
-model.safetensors), ``tokenizer.json``, ``config.yaml`` (the :class:`TrainConfig`) and
-``state.pt`` (optimiser, scheduler, the torch / numpy / Python RNG states and the loop
-position :class:`TrainState`). It is written under ``<name>.tmp`` and swapped in with
-renames (``<name>`` → ``<name>.old``, ``<name>.tmp`` → ``<name>``, then ``.old``
-removed), so a kill at any point leaves one complete checkpoint (``<name>`` or
-``<name>.old``), which :func:`find_checkpoint` returns.
+``checkpoints/last/`` holds ``weights.safetensors`` (the unwrapped model's state),
+``config.yaml`` (the run's config) and ``state.pt``: the loop position, the optimiser
+and scheduler state dicts and the torch / numpy / Python RNG states — tensors and plain
+containers only, read back with ``torch.load(weights_only=True)``, so a planted pickle
+payload is refused instead of run. The folder is written under ``<name>.tmp`` and swapped
+in with renames (:func:`write_dir_atomic`), so a kill at any point leaves one complete
+checkpoint, ``<name>`` or ``<name>.old``, which :func:`find_checkpoint` returns.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import shutil
+import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_model, save_model
 from torch import nn
 
-from videoqa.errors import UsageError
-from videoqa.models.base import VideoQAModel
-from videoqa.models.text import WordTokenizer
+from videoqa.errors import CheckpointError
 
 STATE_FILE = "state.pt"
-MODEL_DIR = "model"
-TOKENIZER_FILE = "tokenizer.json"
+WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.yaml"
-
-
-@dataclass
-class TrainState:
-    """Where the loop is.
-
-    Attributes:
-        epoch: epoch being trained (0-based; ``epochs`` once training is done).
-        step_in_epoch: batches of ``epoch`` already trained.
-        global_step: optimiser steps done.
-        best_accuracy: best val accuracy (%) so far (-1 before the first evaluation).
-        best_epoch: epoch of ``best_accuracy`` (-1 before).
-        metrics_offset: bytes of ``metrics.jsonl`` written up to this point.
-        fallback_sum, seen: causal-frame fallbacks and questions so far in ``epoch``.
-        loss_sums, loss_counts: running sums of the loss terms in ``epoch``.
-        epoch_seconds: training wall time spent in ``epoch`` so far.
-    """
-
-    epoch: int = 0
-    step_in_epoch: int = 0
-    global_step: int = 0
-    best_accuracy: float = -1.0
-    best_epoch: int = -1
-    metrics_offset: int = 0
-    fallback_sum: int = 0
-    seen: int = 0
-    loss_sums: dict[str, float] | None = None
-    loss_counts: dict[str, int] | None = None
-    epoch_seconds: float = 0.0
 
 
 def rng_state() -> dict[str, Any]:
@@ -85,37 +56,34 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(
+def save_resumable(
     directory: Path,
     *,
-    model: VideoQAModel,
-    tokenizer: WordTokenizer,
+    model: nn.Module,
     config_yaml: str,
-    state: TrainState | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
-    scheduler: Any = None,
+    state: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
 ) -> None:
-    """Write a checkpoint atomically into ``directory``.
+    """Write the resumable checkpoint atomically into ``directory``.
 
     Args:
-        directory: final folder (e.g. ``out/checkpoints/last``); its parent is created.
-        model: the unwrapped model. tokenizer: the run's tokenizer.
-        config_yaml: the run's config as YAML. state/optimizer/scheduler: the resumable
-            part (omitted for an inference-only checkpoint such as ``best``).
+        directory: final folder (``out/checkpoints/last``); its parent is created.
+        model: the unwrapped model. config_yaml: the run's config as YAML.
+        state: the loop position (plain JSON-like values). optimizer, scheduler: their
+            ``state_dict`` is saved.
     """
 
     def write(tmp: Path) -> None:
-        model.save_pretrained(tmp / MODEL_DIR)
-        tokenizer.save(tmp / TOKENIZER_FILE)
+        save_model(model, str(tmp / WEIGHTS_FILE))
         (tmp / CONFIG_FILE).write_text(config_yaml, encoding="utf-8")
-        if state is not None:
-            payload = {
-                "state": asdict(state),
-                "optimizer": optimizer.state_dict() if optimizer is not None else None,
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "rng": rng_state(),
-            }
-            torch.save(payload, tmp / STATE_FILE)
+        payload = {
+            "state": state,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": rng_state(),
+        }
+        torch.save(payload, tmp / STATE_FILE)
 
     write_dir_atomic(Path(directory), write)
 
@@ -149,46 +117,67 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-def find_checkpoint(directory: Path) -> Path | None:
-    """The complete checkpoint at ``directory`` (or its ``.old`` left by a kill during
-    the swap), or None."""
+def find_checkpoint(directory: Path) -> list[Path]:
+    """The complete resumable checkpoints at ``directory``, newest first: ``directory``
+    itself and the ``.old`` copy a kill during the swap can leave (empty when none)."""
     directory = Path(directory)
-    for candidate in (directory, directory.with_name(directory.name + ".old")):
-        if (candidate / MODEL_DIR).is_dir() and (candidate / TOKENIZER_FILE).is_file():
-            return candidate
-    return None
+    return [
+        c
+        for c in (directory, directory.with_name(directory.name + ".old"))
+        if (c / STATE_FILE).is_file() and (c / WEIGHTS_FILE).is_file()
+    ]
 
 
-@dataclass
-class Restored:
-    """What :func:`load_training_state` read: the loop position and the raw states."""
+def load_state(directory: Path) -> dict[str, Any]:
+    """Read ``state.pt`` of a resumable checkpoint (``weights_only=True``).
 
-    state: TrainState
-    optimizer: dict[str, Any] | None
-    scheduler: dict[str, Any] | None
-    rng: dict[str, Any]
-
-
-def load_training_state(directory: Path) -> Restored:
-    """Read ``state.pt`` of a checkpoint.
+    Returns:
+        ``{"state", "optimizer", "scheduler", "rng"}``.
 
     Raises:
-        UsageError: the checkpoint has no resumable state.
+        CheckpointError: missing, truncated or damaged file, a pickle payload that is
+            not plain tensors and containers, or missing entries.
     """
     path = Path(directory) / STATE_FILE
     if not path.is_file():
-        raise UsageError(f"{directory} has no {STATE_FILE}: cannot resume from it")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    return Restored(
-        state=TrainState(**payload["state"]),
-        optimizer=payload["optimizer"],
-        scheduler=payload["scheduler"],
-        rng=payload["rng"],
+        raise CheckpointError(f"{path}: missing: cannot resume from {directory}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        AttributeError,
+        TypeError,
+    ) as err:
+        raise CheckpointError(
+            f"{path}: damaged or unsafe resumable state ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''})"
+        ) from None
+    missing = {"state", "optimizer", "scheduler", "rng"} - set(
+        payload if isinstance(payload, dict) else {}
     )
+    if missing:
+        raise CheckpointError(f"{path}: not a videoqa training state (missing {sorted(missing)})")
+    return payload
 
 
-def load_weights(model: nn.Module, directory: Path) -> None:
-    """Load ``model/model.safetensors`` of a checkpoint into ``model`` (strict)."""
-    from safetensors.torch import load_model
+def load_trained_weights(model: nn.Module, directory: Path) -> None:
+    """Load ``weights.safetensors`` of a resumable checkpoint into ``model`` (strict).
 
-    load_model(model, str(Path(directory) / MODEL_DIR / "model.safetensors"), strict=True)
+    Raises:
+        CheckpointError: missing or damaged file, or weights of another model.
+    """
+    path = Path(directory) / WEIGHTS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        load_model(model, str(path), strict=True)
+    except (SafetensorError, RuntimeError, OSError, ValueError) as err:
+        raise CheckpointError(
+            f"{path}: damaged or of another model ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''})"
+        ) from None

@@ -16,12 +16,14 @@ Example YAML (see ``videoqa/configs/sparc/*.yaml`` for the shipped ones)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videoqa.errors import UsageError
+
+C = TypeVar("C", bound="RunConfig")
 
 
 class _Section(BaseModel):
@@ -72,18 +74,89 @@ class ModelSection(_Section):
 
 
 class OptimConfig(_Section):
-    """AdamW with linear warm-up then cosine decay to zero, and gradient clipping.
+    """AdamW and gradient clipping, shared by every recipe.
 
     Attributes:
         lr: peak learning rate; weight_decay: AdamW decoupled weight decay.
-        warmup_ratio: share of all optimiser steps spent warming up linearly from 0.
         grad_clip: max global L2 norm of the gradients (0 = no clipping).
     """
 
     lr: float = Field(1e-4, gt=0)
     weight_decay: float = Field(0.01, ge=0)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
     grad_clip: float = Field(1.0, ge=0)
+
+
+class SchedulerConfig(_Section):
+    """The one learning-rate schedule: linear warm-up, then cosine decay
+    (:func:`videoqa.training.loop.warmup_cosine`).
+
+    Attributes:
+        warmup_ratio: share of all optimiser steps spent warming up linearly from 0.
+        warmup_steps: warm-up length in steps; overrides ``warmup_ratio`` when set.
+        min_lr_ratio: the cosine ends at ``min_lr_ratio · lr`` (0 = decay to zero).
+    """
+
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    warmup_steps: int | None = Field(None, ge=0)
+    min_lr_ratio: float = Field(0.0, ge=0, le=1)
+
+
+class CheckpointConfig(_Section):
+    """When to checkpoint and which epoch to keep as ``checkpoints/best``.
+
+    Attributes:
+        every_n_steps: also write the resumable checkpoint every N optimiser steps
+            inside an epoch (0 = at epoch ends only).
+        monitor: validation metric choosing the best epoch (None = the recipe's own).
+        mode: ``max`` (higher is better) or ``min``.
+    """
+
+    every_n_steps: int = Field(0, ge=0)
+    monitor: str | None = None
+    mode: Literal["max", "min"] = "max"
+
+
+class LoggingConfig(_Section):
+    """What the loop reports.
+
+    Attributes:
+        log_every: write a step record to ``metrics.jsonl`` every N steps.
+        progress: show a progress bar and one line per epoch on stderr.
+    """
+
+    log_every: int = Field(10, ge=1)
+    progress: bool = True
+
+
+class RunConfig(_Section):
+    """The sections every recipe's config has; a recipe's config class adds its own
+    (``data``, ``model``, and its options under its own name).
+
+    Attributes:
+        recipe: recipe name (None = taken from ``--recipe``).
+        epochs: passes over the train split; batch_size: training examples per step.
+        eval_batch_size: examples per evaluation step.
+        seed: seeds model init, data order, dropout and the recipes' sampling.
+        output_dir: the run folder (checkpoints, ``metrics.jsonl``, ``curve.png``).
+        cpu: force the CPU even where an accelerator is present.
+        optim, scheduler, checkpoint, logging: the shared sections above.
+    """
+
+    recipe: str | None = None
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    eval_batch_size: int = Field(256, ge=1)
+    seed: int = Field(0, ge=0)
+    output_dir: Path = Path("runs/train")
+    cpu: bool = False
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    def to_yaml(self) -> str:
+        """The config as YAML text (round-trips through :func:`parse_config`)."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 class MixupConfig(_Section):
@@ -101,66 +174,64 @@ class MixupConfig(_Section):
     weight: float = Field(1.0, ge=0)
 
 
-class RecipeConfig(_Section):
-    """Options of the training recipe (SpARC §3; the ``baseline`` uses ``mixup`` only).
+class BaselineOptions(_Section):
+    """Options of the ``baseline`` objective (plain CE on the whole video).
 
     Attributes:
-        name: recipe name (``baseline`` or ``sparc``); None = taken from the command line.
+        batch_passes: run the forward passes that share shapes as one batch.
+        mixup: whole-video mixup, see :class:`MixupConfig`.
+    """
+
+    batch_passes: bool = True
+    mixup: MixupConfig = Field(default_factory=MixupConfig)
+
+
+class SparcOptions(BaselineOptions):
+    """Options of the ``sparc`` objective (SpARC §3).
+
+    Attributes:
         temporal_guidance: main term ``L_g`` on the causal frames plus ``w_c·L_c``;
             off: plain CE on the whole video.
         w_c: weight of the consistency loss ``L_c``.
         w_s: weight of the spatial distillation ``L_s`` (0 = off).
         threshold: ``t`` of ``V_c = {f_k | p_{k,a} > t}``.
         fallback_topk: frames kept when none is above ``t``.
-        batch_passes: run the forward passes that share shapes as one batch.
         split_backward: back-propagate the spatial and mixup terms right after their
             own forward (before the next pass), so at most the two passes of
             ``L_g + w_c·L_c`` hold activations at once (same gradients, less memory).
-        mixup: see :class:`MixupConfig`.
+        batch_passes, mixup: as in :class:`BaselineOptions` (mixup is temporal-guided).
     """
 
-    name: str | None = None
     temporal_guidance: bool = True
     w_c: float = Field(1.0, ge=0)
     w_s: float = Field(1.0, ge=0)
     threshold: float = Field(0.5, ge=0, le=1)
     fallback_topk: int = Field(1, ge=1)
-    batch_passes: bool = True
     split_backward: bool = True
-    mixup: MixupConfig = Field(default_factory=MixupConfig)
 
 
-class TrainConfig(_Section):
-    """Everything a training run depends on.
+class BackboneConfig(RunConfig):
+    """Config of the backbone recipes (``baseline``, ``sparc``): a multiple-choice
+    backbone on stored frame features.
 
     Attributes:
-        data, model, optim, recipe: the sections above.
-        epochs: passes over the train split; batch_size: questions per step.
-        eval_batch_size: questions per evaluation step.
-        seed: seeds model init, data order, dropout and the recipes' sampling.
-        output_dir: run folder (checkpoints, ``metrics.jsonl``, ``curve.png``).
-        log_every: log the train loss every N steps (1 = every step).
-        checkpoint_every: also checkpoint every N steps inside an epoch (0 = epoch ends
-            only).
-        cpu: force the CPU even where an accelerator is present.
+        data: see :class:`DataConfig`; model: see :class:`ModelSection`.
     """
 
     data: DataConfig
     model: ModelSection = Field(default_factory=ModelSection)
-    optim: OptimConfig = Field(default_factory=OptimConfig)
-    recipe: RecipeConfig = Field(default_factory=RecipeConfig)
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    eval_batch_size: int = Field(256, ge=1)
-    seed: int = Field(0, ge=0)
-    output_dir: Path = Path("runs/train")
-    log_every: int = Field(10, ge=1)
-    checkpoint_every: int = Field(0, ge=0)
-    cpu: bool = False
 
-    def to_yaml(self) -> str:
-        """The config as YAML text (round-trips through :func:`parse_config`)."""
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+class BaselineConfig(BackboneConfig):
+    """``baseline`` recipe config: :class:`BackboneConfig` + ``baseline`` options."""
+
+    baseline: BaselineOptions = Field(default_factory=BaselineOptions)
+
+
+class SparcConfig(BackboneConfig):
+    """``sparc`` recipe config: :class:`BackboneConfig` + ``sparc`` options."""
+
+    sparc: SparcOptions = Field(default_factory=SparcOptions)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -205,15 +276,19 @@ def _deep_copy(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in raw.items()}
 
 
-def parse_config(raw: dict[str, Any], overrides: list[str] | None = None) -> TrainConfig:
-    """Validate a mapping (plus overrides) into a :class:`TrainConfig`.
+def parse_config(
+    raw: dict[str, Any],
+    overrides: list[str] | None = None,
+    config_class: type[C] = RunConfig,  # type: ignore[assignment]
+) -> C:
+    """Validate a mapping (plus overrides) into ``config_class`` (a recipe's config).
 
     Raises:
         UsageError: unknown keys, wrong types or values, listing the first problems.
     """
     merged = apply_overrides(raw, overrides or [])
     try:
-        return TrainConfig.model_validate(merged)
+        return config_class.model_validate(merged)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5]
@@ -221,11 +296,25 @@ def parse_config(raw: dict[str, Any], overrides: list[str] | None = None) -> Tra
         raise UsageError(f"invalid training config: {problems}") from None
 
 
-def load_config(path: Path, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a YAML file into a :class:`TrainConfig`, then apply ``overrides``.
+def load_config(
+    path: Path,
+    overrides: list[str] | None = None,
+    config_class: type[C] = RunConfig,  # type: ignore[assignment]
+) -> C:
+    """Read a YAML file into ``config_class``, then apply ``overrides``. The one config
+    loader: every recipe's config goes through it.
 
     Raises:
         UsageError: missing/unreadable file, YAML that is not a mapping, invalid fields.
+    """
+    return parse_config(read_yaml(path), overrides, config_class)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML config file.
+
+    Raises:
+        UsageError: missing/unreadable file, invalid YAML, not a mapping.
     """
     path = Path(path)
     if not path.is_file():
@@ -236,4 +325,4 @@ def load_config(path: Path, overrides: list[str] | None = None) -> TrainConfig:
         raise UsageError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a YAML mapping at the top level")
-    return parse_config(raw, overrides)
+    return raw

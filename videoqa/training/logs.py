@@ -4,54 +4,10 @@ training-curve figure ``curve.png``."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class StepRecord(BaseModel):
-    """A logged training step.
-
-    Attributes:
-        epoch: 0-based epoch; step: optimiser steps done (1-based); lr: learning rate.
-        losses: loss terms of this step (``loss``, ``main``, ``consistency``, ``spatial``,
-            ``mixup`` when computed). fallback: questions of the batch whose causal
-            frames used the top-k fallback.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["step"] = "step"
-    epoch: int
-    step: int
-    lr: float
-    losses: dict[str, float]
-    fallback: int = 0
-
-
-class EpochRecord(BaseModel):
-    """An epoch: mean train losses and the validation scores (percent).
-
-    Attributes:
-        val_accuracy: overall val accuracy (%); val_per_type / val_per_group: type or
-            group code → accuracy (%). fallback_rate: share of train questions that used
-            the causal-frame fallback this epoch. seconds: wall time of the epoch's
-            training steps.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["epoch"] = "epoch"
-    epoch: int
-    step: int
-    train_losses: dict[str, float]
-    val_accuracy: float
-    val_per_type: dict[str, float] = Field(default_factory=dict)
-    val_per_group: dict[str, float] = Field(default_factory=dict)
-    fallback_rate: float = 0.0
-    seconds: float = 0.0
+from typing import Any
 
 
 class MetricsLog:
@@ -66,21 +22,56 @@ class MetricsLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch(exist_ok=True)
 
-    def write(self, record: StepRecord | EpochRecord) -> None:
-        """Append one record as one line."""
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record (a JSON object: ``kind`` ``step`` or ``epoch``, ``epoch``,
+        ``step``, …) as one line; NaN / inf become null (strict JSON)."""
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(record.model_dump_json() + "\n")
+            handle.write(json.dumps(_finite(record), allow_nan=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
-    def size(self) -> int:
-        """Bytes written so far (saved in checkpoints)."""
-        return self.path.stat().st_size
 
-    def truncate(self, size: int) -> None:
-        """Drop everything after byte ``size`` (what a resumed run will log again)."""
-        with self.path.open("r+b") as handle:
-            handle.truncate(size)
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def trim_metrics(path: Path, global_step: int, epoch: int) -> int:
+    """Keep the records of ``path`` that were logged before a checkpoint taken at
+    optimiser step ``global_step`` with ``epoch`` epochs finished: step records with
+    ``step <= global_step`` and epoch records with ``epoch < epoch``. Lines that are not
+    JSON objects (a kill mid-write, NUL bytes) are dropped. Decided by content, never by
+    a byte offset; the file is rewritten atomically.
+
+    Returns:
+        the number of records kept.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    kept = []
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line.strip("\x00 \t"))
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if record.get("kind") == "epoch":
+            keep = isinstance(record.get("epoch"), int) and record["epoch"] < epoch
+        else:
+            keep = isinstance(record.get("step"), int) and record["step"] <= global_step
+        if keep:
+            kept.append(json.dumps(record, allow_nan=False))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    os.replace(tmp, path)
+    return len(kept)
 
 
 def keep_epochs(path: Path, epochs: int) -> None:
@@ -101,9 +92,9 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def plot_curve(records: list[dict[str, Any]], path: Path) -> None:
-    """Draw train loss terms per step (left) and val accuracy per epoch (right) into
-    ``path`` (PNG, matplotlib's Agg backend; no display needed)."""
+def plot_curve(records: list[dict[str, Any]], path: Path, metric: str = "val_accuracy") -> None:
+    """Draw train loss terms per step (left) and the val ``metric`` per epoch (right)
+    into ``path`` (PNG, matplotlib's Agg backend; no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,13 +105,16 @@ def plot_curve(records: list[dict[str, Any]], path: Path) -> None:
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
     names = sorted({k for r in steps for k in r["losses"]}, key=lambda k: (k != "loss", k))
     for name in names:
-        points = [(r["step"], r["losses"][name]) for r in steps if name in r["losses"]]
+        points = [
+            (r["step"], r["losses"][name]) for r in steps if r["losses"].get(name) is not None
+        ]
         ax_loss.plot([p[0] for p in points], [p[1] for p in points], label=name)
     ax_loss.set(xlabel="step", ylabel="loss", title="train loss terms")
     if names:
         ax_loss.legend()
-    ax_acc.plot([r["epoch"] + 1 for r in epochs], [r["val_accuracy"] for r in epochs], "o-")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="val accuracy")
+    points = [(r["epoch"] + 1, r[metric]) for r in epochs if r.get(metric) is not None]
+    ax_acc.plot([p[0] for p in points], [p[1] for p in points], "o-")
+    ax_acc.set(xlabel="epoch", ylabel=metric, title=f"val {metric}")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,9 +36,9 @@ from videoqa.models.sgvlm.modeling import SGVLM, build_sgvlm
 from videoqa.training.checkpoint import rng_state, set_rng_state, write_dir_atomic
 from videoqa.training.config import apply_overrides
 from videoqa.training.logs import keep_epochs
+from videoqa.training.loop import warmup_cosine
 from videoqa.training.sgvlm_data import SGVLMData
 from videoqa.training.sgvlm_eval import SplitScores, evaluate_split
-from videoqa.training.trainer import warmup_cosine
 
 
 class _Section(BaseModel):

@@ -1,8 +1,8 @@
-"""Base class of the training recipes and the batched forward they share."""
+"""Base class of the backbone loss objectives (``baseline``, ``sparc``) and the batched
+forward they share."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from dataclasses import replace
 from typing import ClassVar
 
@@ -11,27 +11,22 @@ from torch import Tensor, nn
 
 from videoqa.losses.mixup import MixedVideo, mixup_loss, mixup_pair_rows
 from videoqa.models.base import QABatch
-from videoqa.training.config import MixupConfig, RecipeConfig
-from videoqa.training.objective import Objective
+from videoqa.training.config import BaselineOptions, MixupConfig
+from videoqa.training.objectives.objective import Objective
 
 
-class Recipe(Objective):
-    """A named training objective built from :class:`RecipeConfig`.
+class NamedObjective(Objective):
+    """A named loss objective built from its recipe's options section.
 
     Attributes:
-        name: registry name in :data:`videoqa.recipes.RECIPES`.
-        options: the recipe options it was built with.
+        name: the recipe name it serves (``baseline``, ``sparc``).
+        options: the options it was built with (:class:`BaselineOptions` or a subclass).
     """
 
     name: ClassVar[str] = ""
 
-    def __init__(self, options: RecipeConfig) -> None:
+    def __init__(self, options: BaselineOptions) -> None:
         self.options = options
-
-    @classmethod
-    @abstractmethod
-    def from_config(cls, options: RecipeConfig) -> Recipe:
-        """Build the recipe from the ``recipe`` section of the training config."""
 
 
 def cat_batches(batches: list[QABatch]) -> QABatch:

@@ -8,20 +8,21 @@ from torch import nn
 
 from videoqa.losses.mixup import plain_mixup, sample_mixup
 from videoqa.losses.sparc import SparcLossParts
-from videoqa.recipes.base import Recipe, forward_passes, mixup_fires, mixup_passes, mixup_term
-from videoqa.training.config import RecipeConfig
 from videoqa.training.data import TrainBatch
+from videoqa.training.objectives.base import (
+    NamedObjective,
+    forward_passes,
+    mixup_fires,
+    mixup_passes,
+    mixup_term,
+)
 
 
-class BaselineRecipe(Recipe):
+class BaselineObjective(NamedObjective):
     """Same backbone, no guidance. Options used: ``mixup`` and ``batch_passes``."""
 
     name = "baseline"
     requires_teacher = False
-
-    @classmethod
-    def from_config(cls, options: RecipeConfig) -> BaselineRecipe:
-        return cls(options)
 
     def loss(self, model: nn.Module, batch: TrainBatch) -> SparcLossParts:
         qa, answers = batch.qa, batch.answers

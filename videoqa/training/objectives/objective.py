@@ -1,7 +1,7 @@
-"""The interface between the trainer and a training recipe.
+"""The loss interface of the backbone recipes.
 
-The trainer (:mod:`videoqa.training.trainer`) only knows :class:`Objective`; the recipes
-of :mod:`videoqa.recipes` (an entry-point layer the library never imports) implement it.
+The backbone recipes (``baseline``, ``sparc`` in :mod:`videoqa.recipes.backbone`) call an
+:class:`Objective` for the loss of each batch.
 """
 
 from __future__ import annotations

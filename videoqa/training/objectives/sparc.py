@@ -39,20 +39,21 @@ from videoqa.losses.sparc import (
     spatial_distillation_loss,
 )
 from videoqa.models.base import QABatch
-from videoqa.recipes.base import Recipe, forward_passes, mixup_fires, mixup_passes, mixup_term
-from videoqa.training.config import RecipeConfig
 from videoqa.training.data import TrainBatch
+from videoqa.training.objectives.base import (
+    NamedObjective,
+    forward_passes,
+    mixup_fires,
+    mixup_passes,
+    mixup_term,
+)
 
 
-class SparcRecipe(Recipe):
+class SparcObjective(NamedObjective):
     """SpARC training (needs teacher probabilities ``(B, T, C)`` on every batch)."""
 
     name = "sparc"
     requires_teacher = True
-
-    @classmethod
-    def from_config(cls, options: RecipeConfig) -> SparcRecipe:
-        return cls(options)
 
     def causal_frames(self, batch: TrainBatch) -> CausalFrames:
         """``V_c`` of the batch (§3.2, Eq. 1) with the top-k fallback."""
