@@ -14,28 +14,26 @@ an ``S/16 × S/16`` map = the patch grid; a 1×1 convolution projects it to ``Dp
 cell; the frame embedding ``(D,)`` is a linear map of the flattened grid (where) plus a
 linear map of the spatially max-pooled last feature map (what is anywhere).
 
-Saved as ``config.json`` (``model_type: "videoqa-cnn"``) + ``model.safetensors``.
+Saved as ``config.json`` (``model_type: "videoqa-cnn"``) + ``model.safetensors`` by
+:class:`~videoqa.persistence.PretrainedMixin`.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from safetensors.torch import load_file, save_file
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from videoqa.errors import ModelUnavailableError, UsageError
+from videoqa.errors import CheckpointError, UsageError
+from videoqa.persistence import WEIGHTS_FILE, PretrainedMixin, read_checkpoint_config
 
 __all__ = ["CNN_MODEL_TYPE", "CNNConfig", "CNNFrameEncoder", "is_cnn_dir"]
 
 CNN_MODEL_TYPE = "videoqa-cnn"
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 
 
 class CNNConfig(BaseModel):
@@ -84,12 +82,19 @@ def _conv(cin: int, cout: int, stride: int) -> list[nn.Module]:
     ]
 
 
-class CNNFrameEncoder(nn.Module):
+class CNNFrameEncoder(PretrainedMixin, nn.Module):
     """Frame → (frame embedding, patch tokens).
+
+    ``save_pretrained`` / ``from_pretrained`` (eval mode) come from
+    :class:`~videoqa.persistence.PretrainedMixin`; loading raises
+    :class:`~videoqa.errors.CheckpointError` on a missing or mismatched checkpoint.
 
     Args:
         config: sizes (default :class:`CNNConfig`).
     """
+
+    model_type = CNN_MODEL_TYPE
+    config_class = CNNConfig
 
     def __init__(self, config: CNNConfig | None = None) -> None:
         super().__init__()
@@ -156,55 +161,15 @@ class CNNFrameEncoder(nn.Module):
         frame = self.to_frame(patches.flatten(1).relu()) + self.to_global(pooled)
         return frame, patches.flatten(2).transpose(1, 2)
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` (with ``model_type``) and ``model.safetensors``.
-
-        Returns:
-            the directory (created).
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        config = {"model_type": CNN_MODEL_TYPE, **self.config.model_dump(mode="json")}
-        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(directory / WEIGHTS_FILE))
-        return directory
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path) -> CNNFrameEncoder:
-        """Load a model written by :meth:`save_pretrained`, in eval mode.
-
-        Raises:
-            ModelUnavailableError: missing files, another ``model_type``, a bad config or
-                weights that do not fit the config.
-        """
-        directory = Path(directory)
-        name = str(directory)
-        if not is_cnn_dir(directory):
-            raise ModelUnavailableError(
-                f"{name} is not a CNN frame encoder folder (config.json with model_type "
-                f"{CNN_MODEL_TYPE!r} and {WEIGHTS_FILE}); train one with "
-                "`videoqa encoder-train`",
-                name,
-            )
-        raw = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        raw.pop("model_type")
-        try:
-            model = cls(CNNConfig.model_validate(raw))
-            model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
-        except (ValidationError, RuntimeError) as err:
-            raise ModelUnavailableError(f"{name}: bad CNN checkpoint: {err}", name) from err
-        return model.eval()
-
 
 def is_cnn_dir(directory: str | Path) -> bool:
-    """Whether ``directory`` holds a saved :class:`CNNFrameEncoder`."""
+    """Whether ``directory`` holds a saved :class:`CNNFrameEncoder` (``config.json`` with
+    its ``model_type`` and ``model.safetensors``)."""
     directory = Path(directory)
-    config = directory / CONFIG_FILE
-    if not (config.is_file() and (directory / WEIGHTS_FILE).is_file()):
+    if not (directory / WEIGHTS_FILE).is_file():
         return False
     try:
-        raw = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raw = read_checkpoint_config(directory)
+    except CheckpointError:
         return False
-    return isinstance(raw, dict) and raw.get("model_type") == CNN_MODEL_TYPE
+    return raw.get("model_type") == CNN_MODEL_TYPE

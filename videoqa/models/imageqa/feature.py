@@ -24,7 +24,6 @@ Without patches, ``v_h`` are zero and the model is a question-conditioned MLP ov
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,11 +31,10 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from safetensors.torch import load_model, save_model
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from videoqa.errors import ModelUnavailableError, UsageError
+from videoqa.errors import CheckpointError, DataFormatError, UsageError
 from videoqa.models.imageqa.base import (
     FrameFeatures,
     FrameSource,
@@ -45,9 +43,8 @@ from videoqa.models.imageqa.base import (
     frame_features,
 )
 from videoqa.models.text import WordTokenizer
+from videoqa.persistence import PretrainedMixin
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 MODEL_TYPE = "feature_teacher"
 
@@ -212,8 +209,15 @@ class FeatureTeacherModel(nn.Module):
         return logits.masked_fill(~candidates_mask.any(-1), float("-inf"))
 
 
-class FeatureTeacher(ImageQATeacher):
+class FeatureTeacher(PretrainedMixin, ImageQATeacher):
     """Image-QA teacher over stored features (input ``FrameFeatures``).
+
+    Checkpoints (:class:`~videoqa.persistence.PretrainedMixin`): ``config.json``
+    (``model_type`` ``"feature_teacher"`` + :class:`FeatureTeacherConfig`),
+    ``model.safetensors`` (the network, input statistics included) and
+    ``tokenizer.json``. ``from_pretrained(directory or hub id, batch_size=...,
+    device=...)`` names the teacher ``"feature:<directory>"`` and raises
+    :class:`~videoqa.errors.CheckpointError` on a missing or mismatched checkpoint.
 
     Args:
         model: the trained :class:`FeatureTeacherModel` (put in eval mode here).
@@ -224,6 +228,9 @@ class FeatureTeacher(ImageQATeacher):
     """
 
     input_kind: ClassVar = "features"
+    model_type = MODEL_TYPE
+    config_class = FeatureTeacherConfig
+    extra_parts = (TOKENIZER_FILE,)
 
     def __init__(
         self,
@@ -352,43 +359,45 @@ class FeatureTeacher(ImageQATeacher):
             start += count
         return out
 
-    def save_pretrained(self, directory: Path) -> None:
-        """Write ``config.json`` (with ``model_type``), ``model.safetensors`` and
-        ``tokenizer.json`` into ``directory`` (created)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {"model_type": MODEL_TYPE, **self.config.model_dump()}
-        (directory / CONFIG_FILE).write_text(json.dumps(payload, indent=2) + "\n", "utf-8")
-        save_model(self.model, str(directory / WEIGHTS_FILE))
+    # ---- checkpoints: the extension point of PretrainedMixin ----------------------------
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The network's state dict (what ``model.safetensors`` holds)."""
+        return self.model.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
+        """Copy ``state`` into the network (see ``nn.Module.load_state_dict``)."""
+        self.model.load_state_dict(state, strict=strict)
+
+    def save_extra_parts(self, directory: Path) -> None:
+        """Write the word tokenizer as ``tokenizer.json``."""
         self.tokenizer.save(directory / TOKENIZER_FILE)
 
     @classmethod
-    def from_pretrained(
-        cls, directory: Path, *, batch_size: int = 1024, device: str | torch.device = "cpu"
+    def build_for_loading(
+        cls,
+        config: FeatureTeacherConfig,
+        directory: Path,
+        *,
+        batch_size: int = 1024,
+        device: str | torch.device = "cpu",
     ) -> FeatureTeacher:
-        """Load a teacher written by :meth:`save_pretrained`; its name is
-        ``"feature:<directory>"``.
+        """A teacher named ``"feature:<directory>"`` around a new network for ``config``
+        and the saved ``tokenizer.json``.
 
         Raises:
-            ModelUnavailableError: missing files, another ``model_type``, a bad config, or
-                weights that do not fit the config.
+            CheckpointError: an unreadable ``tokenizer.json``.
         """
-        directory = Path(directory)
-        name = f"feature:{directory}"
-        paths = [directory / f for f in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)]
-        missing = [p.name for p in paths if not p.is_file()]
-        if missing:
-            raise ModelUnavailableError(f"{name}: missing {', '.join(missing)}", name)
         try:
-            payload = json.loads(paths[0].read_text("utf-8"))
-            if payload.pop("model_type", None) != MODEL_TYPE:
-                raise ModelUnavailableError(f"{name}: not a {MODEL_TYPE} checkpoint", name)
-            model = FeatureTeacherModel(FeatureTeacherConfig.model_validate(payload))
-            load_model(model, str(paths[1]))
-        except (json.JSONDecodeError, ValidationError, RuntimeError) as err:
-            raise ModelUnavailableError(f"{name}: unreadable checkpoint ({err})", name) from err
-        tokenizer = WordTokenizer.load(paths[2])
-        return cls(model, tokenizer, name=name, batch_size=batch_size, device=device)
+            tokenizer = WordTokenizer.load(directory / TOKENIZER_FILE)
+        except DataFormatError as err:
+            raise CheckpointError(str(err), model=str(directory)) from None
+        return cls(
+            FeatureTeacherModel(config),
+            tokenizer,
+            name=f"feature:{directory}",
+            batch_size=batch_size,
+            device=device,
+        )
 
 
 def features_of(frames: np.ndarray, patches: np.ndarray | None = None) -> FrameFeatures:

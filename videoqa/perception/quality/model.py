@@ -7,10 +7,12 @@ One small multi-task MLP over the per-second unit features (:mod:`.features`):
 ``1 + 4 * sigmoid(Ws h + bs)`` giving the overall score and the five dimension scores on
 the 1-5 scale (``slog(x) = sign(x) log(1 + |x|)`` tames the heavy-tailed features).
 
-Inference is NumPy only; the parameters live in one safetensors file whose metadata
-holds the feature names, class names and the training report, so a model file carries
-everything needed to check it matches the feature extractor. Training is in
-:mod:`.train` (PyTorch).
+Inference is NumPy only. A saved model is a checkpoint folder (``config.json`` with the
+feature, class and score names and the training report, ``model.safetensors`` with the
+parameters), so it carries everything needed to check it matches the feature
+extractor; the single-file format used before (one safetensors file, names and report
+in its metadata, as the shipped model still is) is read by :meth:`QualityModel.load`.
+Training is in :mod:`.train` (PyTorch).
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from safetensors.numpy import load_file
 
-from videoqa.errors import ModelUnavailableError
+from videoqa.errors import CheckpointError, ModelUnavailableError
 from videoqa.perception.quality.distort import DistortionKind
+from videoqa.persistence import PretrainedMixin
 
 CLASS_NAMES: tuple[str, ...] = tuple(k.value for k in DistortionKind)
 """Classifier outputs: ``none`` then the nine distortion kinds."""
@@ -42,7 +48,8 @@ SCORE_NAMES: tuple[str, ...] = ("overall", *DIMENSIONS)
 """Scorer outputs, in order."""
 
 MODEL_RESOURCE = "model.safetensors"
-"""File name of the shipped model in ``videoqa/resources/quality``."""
+"""Name of the shipped model in ``videoqa/resources/quality`` (a single file in the old
+format, or a checkpoint folder once ``quality-train`` rewrites it)."""
 
 _TENSORS = ("mean", "std", "w1", "b1", "wc", "bc", "ws", "bs")
 
@@ -69,9 +76,33 @@ class QualityPrediction:
     score_names: tuple[str, ...] = SCORE_NAMES
 
 
+class QualityConfig(BaseModel):
+    """What ``config.json`` of a :class:`QualityModel` holds.
+
+    Attributes:
+        feature_names: the ``D`` input feature names, in order.
+        hidden_size: ``H``.
+        class_names, score_names: the output names it was trained for (must equal
+            :data:`CLASS_NAMES` / :data:`SCORE_NAMES` to load).
+        report: free-form training facts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feature_names: tuple[str, ...]
+    hidden_size: int = Field(gt=0)
+    class_names: tuple[str, ...] = CLASS_NAMES
+    score_names: tuple[str, ...] = SCORE_NAMES
+    report: dict[str, Any] = Field(default_factory=dict)
+
+
 @dataclass
-class QualityModel:
+class QualityModel(PretrainedMixin):
     """Parameters of the quality MLP (see the module docstring for the equations).
+
+    Checkpoints (:class:`~videoqa.persistence.PretrainedMixin`): ``config.json``
+    (``model_type`` ``"quality-mlp"`` + :class:`QualityConfig`) and ``model.safetensors``
+    (the eight arrays, float64); :meth:`load` also reads the older single-file format.
 
     Attributes:
         feature_names: the ``D`` input feature names, in order.
@@ -92,6 +123,9 @@ class QualityModel:
     ws: np.ndarray
     bs: np.ndarray
     report: dict = field(default_factory=dict)
+
+    model_type: ClassVar[str] = "quality-mlp"
+    config_class: ClassVar[type[BaseModel]] = QualityConfig
 
     def hidden(self, features: np.ndarray) -> np.ndarray:
         """Hidden activations ``relu(W1 z + b1)``, ``(U, H)``, of ``(U, D)`` unit features.
@@ -125,52 +159,98 @@ class QualityModel:
         scores = 1.0 + 4.0 / (1.0 + np.exp(-(h @ self.ws.T + self.bs)))
         return QualityPrediction(probabilities=probs, scores=scores)
 
+    # ---- checkpoints: PretrainedMixin ------------------------------------------------
+    @property
+    def config(self) -> QualityConfig:
+        """The :class:`QualityConfig` saved in ``config.json``."""
+        return QualityConfig(
+            feature_names=self.feature_names, hidden_size=self.w1.shape[0], report=self.report
+        )
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The eight parameter arrays as float64 tensors (``model.safetensors``)."""
+        return {
+            name: torch.from_numpy(np.array(getattr(self, name), np.float64)) for name in _TENSORS
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
+        """Set the parameter arrays from ``state`` (float64 NumPy copies)."""
+        for name in _TENSORS:
+            if name in state:
+                setattr(self, name, state[name].numpy().astype(np.float64))
+            elif strict:
+                raise KeyError(name)
+
+    @classmethod
+    def build_for_loading(cls, config: QualityConfig, directory: Path) -> QualityModel:
+        """A zero model of the saved sizes.
+
+        Raises:
+            CheckpointError: it was trained for other class or score names.
+        """
+        _check_names(config.class_names, config.score_names, str(directory))
+        d, h = len(config.feature_names), config.hidden_size
+        c, k = len(CLASS_NAMES), len(SCORE_NAMES)
+        zeros = {
+            "mean": (d,), "std": (d,), "w1": (h, d), "b1": (h,),
+            "wc": (c, h), "bc": (c,), "ws": (k, h), "bs": (k,),
+        }  # fmt: skip
+        return cls(
+            feature_names=config.feature_names,
+            report=dict(config.report),
+            **{name: np.zeros(shape) for name, shape in zeros.items()},
+        )
+
     def save(self, path: str | Path) -> Path:
-        """Write the model as one safetensors file (float32 tensors, JSON metadata)."""
-        path = Path(path)
-        tensors = {
-            name: np.ascontiguousarray(getattr(self, name), dtype=np.float32) for name in _TENSORS
-        }
-        meta = {
-            "feature_names": json.dumps(list(self.feature_names)),
-            "class_names": json.dumps(list(CLASS_NAMES)),
-            "score_names": json.dumps(list(SCORE_NAMES)),
-            "report": json.dumps(self.report, sort_keys=True),
-        }
-        save_file(tensors, str(path), metadata=meta)
-        return path
+        """Kept for old callers: the same as :meth:`save_pretrained` (a checkpoint
+        *folder* at ``path``, whatever its name). Returns ``path``."""
+        return self.save_pretrained(path)
 
     @classmethod
     def load(cls, path: str | Path) -> QualityModel:
-        """Read a model written by :meth:`save`.
+        """Read a model: a checkpoint folder (:meth:`from_pretrained`, also hub ids) or a
+        single ``.safetensors`` file in the format written before it (float32 tensors,
+        names and report in the metadata; the shipped model is one).
 
         Raises:
-            ModelUnavailableError: the file is missing, unreadable, or was trained for
-                other class or score names.
+            CheckpointError: the path is missing or unreadable, or the model was trained
+                for other class or score names.
         """
         path = Path(path)
-        if not path.is_file():
-            raise ModelUnavailableError(f"quality model not found: {path}", str(path))
-        from safetensors import SafetensorError, safe_open
+        if path.is_file():
+            return _load_single_file(path)
+        return cls.from_pretrained(path)
 
-        try:
-            with safe_open(str(path), framework="numpy") as handle:
-                meta = handle.metadata() or {}
-            tensors = load_file(str(path))
-            names = tuple(json.loads(meta["feature_names"]))
-            classes = tuple(json.loads(meta["class_names"]))
-            scores = tuple(json.loads(meta["score_names"]))
-            report = json.loads(meta.get("report", "{}"))
-        except (OSError, KeyError, ValueError, SafetensorError) as exc:
-            raise ModelUnavailableError(
-                f"not a quality model file: {path} ({exc})", str(path)
-            ) from exc
-        if classes != CLASS_NAMES or scores != SCORE_NAMES:
-            raise ModelUnavailableError(
-                f"{path} was trained for classes {classes} / scores {scores}", str(path)
-            )
+
+def _check_names(classes: tuple[str, ...], scores: tuple[str, ...], where: str) -> None:
+    if tuple(classes) != CLASS_NAMES or tuple(scores) != SCORE_NAMES:
+        raise CheckpointError(
+            f"{where} was trained for classes {tuple(classes)} / scores {tuple(scores)}", where
+        )
+
+
+def _load_single_file(path: Path) -> QualityModel:
+    """Read the single-file format (format 0): tensors in float32, the feature, class
+    and score names and the report as JSON strings in the safetensors metadata.
+
+    Raises:
+        CheckpointError: unreadable file or metadata, other class or score names.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            meta = handle.metadata() or {}
+        tensors = load_file(str(path))
+        names = tuple(json.loads(meta["feature_names"]))
+        classes = tuple(json.loads(meta["class_names"]))
+        scores = tuple(json.loads(meta["score_names"]))
+        report = json.loads(meta.get("report", "{}"))
         arrays = {name: tensors[name].astype(np.float64) for name in _TENSORS}
-        return cls(feature_names=names, report=report, **arrays)
+    except (OSError, KeyError, ValueError, SafetensorError) as exc:
+        raise CheckpointError(f"not a quality model file: {path} ({exc})", str(path)) from exc
+    _check_names(classes, scores, str(path))
+    return QualityModel(feature_names=names, report=report, **arrays)
 
 
 def default_model_path() -> Path:
@@ -189,7 +269,7 @@ def load_default_model() -> QualityModel:
     """
     if "model" not in _DEFAULT:
         path = default_model_path()
-        if not path.is_file():
+        if not path.exists():
             raise ModelUnavailableError(
                 f"the shipped quality model is missing ({path}); train one with `videoqa quality-train`",
                 str(path),

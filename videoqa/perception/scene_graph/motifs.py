@@ -26,16 +26,13 @@ Boxes are normalised xyxy in ``[0, 1]``; frames ``(N, 3, H, W)`` float RGB in ``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from videoqa.errors import ModelUnavailableError
 from videoqa.perception.scene_graph.config import (
     ATTRIBUTE_DIM,
     ATTRIBUTE_SIZES,
@@ -49,6 +46,7 @@ from videoqa.perception.scene_graph.detector import (
     decode_centernet,
     roi_align,
 )
+from videoqa.persistence import CONFIG_FILE, WEIGHTS_FILE, PretrainedMixin
 
 __all__ = [
     "CONFIG_FILE",
@@ -61,8 +59,6 @@ __all__ = [
     "top_k_triplets",
 ]
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 _PAIR_DIM = 22
 
 
@@ -291,14 +287,23 @@ class _RegionEncoder(nn.Module):
         return self.proj(self.net(crops - 0.5))
 
 
-class SceneGraphPredictor(nn.Module):
+class SceneGraphPredictor(PretrainedMixin, nn.Module):
     """Frames -> objects, attributes, relations and top-k scene-graph tokens.
 
-    See the module docstring for the architecture and sources.
+    See the module docstring for the architecture and sources. Checkpoints
+    (:class:`~videoqa.persistence.PretrainedMixin`): ``config.json`` (``model_type``
+    ``"scene-graph-predictor"`` + :class:`SceneGraphConfig`) and ``model.safetensors``;
+    ``from_pretrained`` returns the predictor in eval mode and raises
+    :class:`~videoqa.errors.CheckpointError` on a missing or mismatched checkpoint
+    (checkpoints written before ``model_type`` was recorded still load).
 
     Args:
         config: :class:`SceneGraphConfig`.
     """
+
+    model_type = "scene-graph-predictor"
+    config_class = SceneGraphConfig
+    untyped_legacy = True
 
     def __init__(self, config: SceneGraphConfig | None = None) -> None:
         super().__init__()
@@ -448,43 +453,3 @@ class SceneGraphPredictor(nn.Module):
             tokens=top.tokens,
             token_mask=top.token_mask,
         )
-
-    # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created)."""
-        from safetensors.torch import save_model
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / CONFIG_FILE).write_text(self.config.model_dump_json(indent=2), encoding="utf-8")
-        save_model(self, str(out / WEIGHTS_FILE))
-        return out
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path) -> SceneGraphPredictor:
-        """Load a predictor written by :meth:`save_pretrained` (in eval mode).
-
-        Raises:
-            ModelUnavailableError: missing or invalid files.
-        """
-        from safetensors.torch import load_model
-
-        root = Path(directory)
-        if not (root / CONFIG_FILE).is_file() or not (root / WEIGHTS_FILE).is_file():
-            raise ModelUnavailableError(f"not a scene-graph predictor directory: {root}", str(root))
-        try:
-            config = SceneGraphConfig.model_validate(
-                json.loads((root / CONFIG_FILE).read_text("utf-8"))
-            )
-        except ValueError as err:
-            raise ModelUnavailableError(
-                f"{root / CONFIG_FILE}: invalid config ({err})", str(root)
-            ) from err
-        model = cls(config)
-        try:
-            load_model(model, str(root / WEIGHTS_FILE), strict=True)
-        except (RuntimeError, OSError) as err:
-            raise ModelUnavailableError(
-                f"{root / WEIGHTS_FILE}: cannot load ({err})", str(root)
-            ) from err
-        return model.eval()
