@@ -1,0 +1,219 @@
+"""Compare two training logs (``metrics.jsonl``) record by record, or two ``results.json``.
+
+Step records (``"kind": "step"``) are matched by ``(epoch, step)``, epoch records
+(``"kind": "epoch"``) by ``epoch``; any other kind by its position among the records of
+that kind. Every numeric leaf is compared (nested dicts are flattened to dotted paths,
+e.g. ``losses.main`` or ``val_per_type.CO``; lists by index), except wall-clock fields
+(``seconds``, ``time``, ``elapsed``, ``*_seconds``, ``timestamp``...). For each
+``(kind, field)`` the report gives how many values were compared, the max absolute and
+relative difference, and whether every value is bit-exact (the same float64; NaN equals
+NaN). Records or fields present on one side only are listed.
+
+The two logs may spell a field differently (the old SGVLM loop logged ``loss``/``lm``
+flat, a new loop may nest them under ``losses``): ``--map OLD=NEW`` renames a field of
+file A to its name in file B before matching (repeatable; a trailing ``*`` maps a
+prefix: ``--map 'train_losses.*=train.*'``).
+
+    python experiments/refactor_parity/compare.py A/metrics.jsonl B/metrics.jsonl
+    python experiments/refactor_parity/compare.py A/results.json B/results.json --json
+    python experiments/refactor_parity/compare.py A B --map loss=losses.loss --atol 1e-6
+
+Exit code: 0 when everything matched bit-exactly (or within ``--atol`` when given) and
+no record or field is missing on either side; 1 otherwise; 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+WALL_CLOCK = re.compile(r"(^|[._])(seconds|secs|time|elapsed|wall|timestamp|duration)([._]|$)")
+
+
+def load_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSON-lines log, or the one object of a ``.json`` file."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        return [{"kind": "results", **json.loads(text)}]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def record_key(record: dict[str, Any], position: int) -> tuple:
+    kind = record.get("kind", "?")
+    if kind == "step":
+        return (kind, record.get("epoch"), record.get("step"))
+    if kind == "epoch":
+        return (kind, record.get("epoch"))
+    return (kind, position)
+
+
+def keyed(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    out: dict[tuple, dict[str, Any]] = {}
+    seen: dict[str, int] = {}
+    for record in records:
+        kind = record.get("kind", "?")
+        key = record_key(record, seen.get(kind, 0))
+        seen[kind] = seen.get(kind, 0) + 1
+        if key in out:
+            raise SystemExit(f"duplicate record {key}: was the run resumed or appended twice?")
+        out[key] = record
+    return out
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves as ``{dotted.path: float}`` (bools and strings are skipped)."""
+    out: dict[str, float] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out.update(flatten(v, f"{prefix}[{i}]"))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out[prefix] = float(value)
+    elif value is None:
+        out[prefix] = math.nan  # strict-JSON results write undefined metrics as null
+    return out
+
+
+def numeric_fields(record: dict[str, Any], key_fields: set[str]) -> dict[str, float]:
+    return {
+        k: v
+        for k, v in flatten(record).items()
+        if k not in key_fields and not WALL_CLOCK.search(k)
+    }
+
+
+def rename(fields: dict[str, float], mapping: list[tuple[str, str]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in fields.items():
+        for old, new in mapping:
+            if old.endswith("*") and name.startswith(old[:-1]):
+                name = new[:-1] + name[len(old) - 1 :] if new.endswith("*") else new
+                break
+            if name == old:
+                name = new
+                break
+        out[name] = value
+    return out
+
+
+def same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def compare(
+    a_records: list[dict], b_records: list[dict], mapping: list[tuple[str, str]]
+) -> dict[str, Any]:
+    a, b = keyed(a_records), keyed(b_records)
+    key_fields = {"epoch", "step"}
+    stats: dict[tuple[str, str], dict[str, Any]] = {}
+    only_a_fields: set[tuple[str, str]] = set()
+    only_b_fields: set[tuple[str, str]] = set()
+    for key in [k for k in a if k in b]:
+        kind = key[0]
+        fa = rename(numeric_fields(a[key], key_fields), mapping)
+        fb = numeric_fields(b[key], key_fields)
+        only_a_fields |= {(kind, f) for f in fa.keys() - fb.keys()}
+        only_b_fields |= {(kind, f) for f in fb.keys() - fa.keys()}
+        for name in fa.keys() & fb.keys():
+            va, vb = fa[name], fb[name]
+            s = stats.setdefault(
+                (kind, name),
+                {"n": 0, "max_abs": 0.0, "max_rel": 0.0, "exact": True, "first_diff": None},
+            )
+            s["n"] += 1
+            if same(va, vb):
+                continue
+            diff = abs(va - vb) if not (math.isnan(va) or math.isnan(vb)) else math.inf
+            rel = diff / max(abs(va), abs(vb), 1e-300)
+            s["exact"] = False
+            s["max_abs"] = max(s["max_abs"], diff)
+            s["max_rel"] = max(s["max_rel"], rel)
+            if s["first_diff"] is None:
+                s["first_diff"] = {"record": list(key), "a": va, "b": vb}
+    return {
+        "records_a": len(a),
+        "records_b": len(b),
+        "matched": sum(1 for k in a if k in b),
+        "only_in_a": [list(k) for k in a if k not in b],
+        "only_in_b": [list(k) for k in b if k not in a],
+        "fields_only_in_a": sorted(f"{k}:{f}" for k, f in only_a_fields),
+        "fields_only_in_b": sorted(f"{k}:{f}" for k, f in only_b_fields),
+        "fields": [
+            {"kind": kind, "field": name, **s} for (kind, name), s in sorted(stats.items())
+        ],
+    }
+
+
+def verdict(report: dict[str, Any], atol: float | None) -> bool:
+    complete = not any(
+        report[k] for k in ("only_in_a", "only_in_b", "fields_only_in_a", "fields_only_in_b")
+    )
+    if atol is None:
+        return complete and all(f["exact"] for f in report["fields"])
+    return complete and all(f["max_abs"] <= atol for f in report["fields"])
+
+
+def print_report(report: dict[str, Any], a: Path, b: Path, atol: float | None) -> None:
+    print(f"A: {a}\nB: {b}")
+    print(
+        f"records: A {report['records_a']}, B {report['records_b']}, matched {report['matched']}"
+    )
+    for label in ("only_in_a", "only_in_b", "fields_only_in_a", "fields_only_in_b"):
+        if report[label]:
+            print(f"{label}: {report[label]}")
+    width = max([len(f"{f['kind']}:{f['field']}") for f in report["fields"]] + [10])
+    print(f"{'kind:field':<{width}}  {'n':>4}  {'max |A-B|':>10}  {'max rel':>9}  bit-exact")
+    for f in report["fields"]:
+        name = f"{f['kind']}:{f['field']}"
+        print(
+            f"{name:<{width}}  {f['n']:>4}  {f['max_abs']:>10.3g}  {f['max_rel']:>9.2g}  "
+            f"{'yes' if f['exact'] else 'NO'}"
+        )
+    exact = sum(f["exact"] for f in report["fields"])
+    print(f"{exact}/{len(report['fields'])} fields bit-exact")
+    worst = max(report["fields"], key=lambda f: f["max_abs"], default=None)
+    if worst is not None and not worst["exact"]:
+        print(f"largest difference: {worst['kind']}:{worst['field']} {worst['first_diff']}")
+    ok = verdict(report, atol)
+    tol = "bit-exact" if atol is None else f"within atol={atol:g}"
+    print(f"VERDICT: {'MATCH' if ok else 'DIFFERENT'} ({tol})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("a", type=Path, help="metrics.jsonl (or results.json) of run A")
+    parser.add_argument("b", type=Path, help="metrics.jsonl (or results.json) of run B")
+    parser.add_argument(
+        "--map", action="append", default=[], metavar="OLD=NEW",
+        help="field OLD of A is called NEW in B (repeatable; trailing * maps a prefix)",
+    )
+    parser.add_argument("--atol", type=float, default=None, help="pass within this tolerance")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    mapping = []
+    for text in args.map:
+        old, sep, new = text.partition("=")
+        if not sep or not old or not new:
+            parser.error(f"--map expects OLD=NEW, got {text!r}")
+        mapping.append((old, new))
+    for path in (args.a, args.b):
+        if not path.is_file():
+            parser.error(f"no such file: {path}")
+    report = compare(load_records(args.a), load_records(args.b), mapping)
+    ok = verdict(report, args.atol)
+    if args.json:
+        print(json.dumps({**report, "match": ok}, indent=2, default=str))
+    else:
+        print_report(report, args.a, args.b, args.atol)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
