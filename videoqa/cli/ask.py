@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from videoqa.cli._common import EXIT_USAGE, print_json, stderr, user_errors
+from videoqa.errors import UsageError
 
 
 def ask_command(
@@ -25,10 +26,22 @@ def ask_command(
         "auto",
         "--model",
         "-m",
-        help="auto | tiny | tiny-siglip | a hub id (openai/clip-vit-base-patch32) | a local directory | sgvlm:CHECKPOINT (a trained SGVLM).",
+        help="auto | tiny | tiny-siglip | a hub id (openai/clip-vit-base-patch32) | a folder | "
+        "hga:DIR | vgt:DIR | transformer:DIR (a trained backbone, e.g. "
+        "runs/NAME/checkpoints/best) | sgvlm:DIR (a trained SGVLM).",
     ),
-    frames: int = typer.Option(16, "--frames", "-n", min=1, help="Frames to sample."),
-    sampler: str = typer.Option("uniform", "--sampler", help="uniform | head-tail | fps | clips."),
+    frames: int = typer.Option(
+        None,
+        "--frames",
+        "-n",
+        min=1,
+        help="Frames to sample (default 16; a trained model uses the count it was trained on).",
+    ),
+    sampler: str = typer.Option(
+        None,
+        "--sampler",
+        help="uniform | head-tail | fps | clips (default uniform; a trained model uses its own).",
+    ),
     rate: float = typer.Option(
         1.0, "--rate", min=0.01, help="Frames per second for --sampler fps."
     ),
@@ -52,30 +65,31 @@ def ask_command(
 ) -> None:
     """Answer QUESTION about VIDEO; multiple choice with --choices, open-ended otherwise."""
     choices = _gather_choices(ctx, choices)
-    from videoqa.pipelines.ask import AskConfig, AskRun
+    from videoqa.pipelines.ask import AskRun
     from videoqa.pipelines.evidence import save_evidence as write_evidence
+    from videoqa.pipelines.resolve import resolve
     from videoqa.pipelines.router import QuestionRouter
     from videoqa.video.reader import probe
 
+    options = {
+        "frames": frames,
+        "sampler": sampler,
+        "sampler_options": {"rate": rate} if sampler == "fps" else {},
+        "top_k": top_k,
+        "grid": grid,
+        "answers": answers,
+    }
     with user_errors():
         probe(video)  # a missing or unreadable video fails before any model loads
-        config = AskConfig(
-            frames=frames,
-            sampler=sampler,
-            top_k=top_k,
-            grid=grid,
-            sampler_options={"rate": rate} if sampler == "fps" else {},
-        )
-        warnings: list[str] = []
-        router = QuestionRouter(
-            lambda: _visual_pipeline(model, answers, config, warnings), route, semantic_routing
-        )
+        router = QuestionRouter(lambda: _loaded(resolve(model, **options)), route, semantic_routing)
         with stderr.status(f"answering on {video.name}"):
             run = router(video, question, choices)
-        result = run.result.model_copy(update={"warnings": [*warnings, *run.result.warnings]})
+        result = run.result
         if save_evidence is not None:
-            run = AskRun(result=result, frames=run.frames, grid_image=run.grid_image)
-            result = write_evidence(run, save_evidence)
+            try:
+                result = write_evidence(AskRun(result, run.frames, run.grid_image), save_evidence)
+            except OSError as err:
+                raise UsageError(f"cannot write the evidence to {save_evidence}: {err}") from None
             stderr.print(f"evidence written to {save_evidence}/", highlight=False)
     _print_timings(result.timings)
     if as_json:
@@ -84,23 +98,12 @@ def ask_command(
         _print_result(result)
 
 
-def _visual_pipeline(model, answers, config, warnings: list[str]):
-    """Build the image–text pipeline (only when a question needs it); the model's
-    warnings are printed and appended to ``warnings``."""
-    from videoqa.pipelines.ask import AskPipeline
-    from videoqa.pipelines.models import resolve_encoder
-    from videoqa.pipelines.vocabulary import load_answer_vocabulary
-
-    if model.startswith("sgvlm:"):
-        from videoqa.pipelines.sgvlm import PREFIX, SGVLMAnswerer
-
-        return SGVLMAnswerer(model[len(PREFIX) :])
-    vocabulary = load_answer_vocabulary(answers) if answers else None
-    resolved = resolve_encoder(model)
-    for warning in resolved.warnings:
+def _loaded(answerer):
+    """Print the answerer's warnings (a fallback, random weights, ignored options) on
+    stderr once it is loaded; the results carry them too."""
+    for warning in answerer.warnings:
         stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    warnings.extend(resolved.warnings)
-    return AskPipeline(resolved.encoder, config, vocabulary)
+    return answerer
 
 
 def _gather_choices(ctx: typer.Context, choices: list[str] | None) -> list[str] | None:

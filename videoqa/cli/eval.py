@@ -213,17 +213,17 @@ def _run_model(
     sampler: str,
     top_k: int,
 ) -> RunSummary:
-    """Load the encoder once and answer the questions not yet in ``out``."""
+    """Load the model once (:func:`videoqa.pipelines.resolve.resolve`: any ``--model``
+    spec ``ask`` takes) and answer the questions not yet in ``out``."""
     from videoqa.eval import run_predictions
-    from videoqa.pipelines.ask import AskConfig, AskPipeline
-    from videoqa.pipelines.models import resolve_encoder
+    from videoqa.pipelines.resolve import resolve
 
-    config = AskConfig(frames=frames, sampler=sampler, top_k=top_k)
     with stderr.status(f"loading model {model}"):
-        resolved = resolve_encoder(model)
-    for warning in resolved.warnings:
+        pipeline = resolve(
+            model, frames=frames, sampler=sampler, top_k=top_k, vocabulary=vocabulary
+        )
+    for warning in pipeline.warnings:
         stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    pipeline = AskPipeline(resolved.encoder, config, vocabulary)
     columns = (
         TextColumn("answering"),
         BarColumn(),
@@ -236,7 +236,7 @@ def _run_model(
         def step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = run_predictions(bench, pipeline, out, model=resolved.encoder.name, on_step=step)
+        summary = run_predictions(bench, pipeline, out, model=pipeline.name, on_step=step)
     _print_summary(summary, out, "answered")
     return summary
 

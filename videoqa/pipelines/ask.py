@@ -127,7 +127,10 @@ class _Scores:
     frame_probs: torch.Tensor
 
 
-class _Timer:
+class StageTimer:
+    """Seconds spent per named stage (``with timer.stage("decode"): ...``), summed over
+    repeated stages."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
@@ -163,6 +166,12 @@ class AskPipeline:
         answer_vocabulary: open-ended candidates; ``None`` loads the bundled list.
         cache_size: how many prepared videos (decoded frames + embeddings) to keep, so
             several questions about one video decode and encode it once (0: no cache).
+        warnings: what the user must be told about this model (e.g. a fallback to an
+            untrained preset); copied into every result.
+
+    Attributes:
+        name: the encoder's name (what results and prediction files record).
+        pretrained: whether the encoder has real pretrained weights.
 
     Raises (from :meth:`__call__`):
         VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: bad video input.
@@ -175,8 +184,12 @@ class AskPipeline:
         config: AskConfig | None = None,
         answer_vocabulary: Sequence[str] | None = None,
         cache_size: int = 8,
+        warnings: Sequence[str] = (),
     ) -> None:
         self.encoder = encoder
+        self.name = encoder.name
+        self.pretrained = encoder.pretrained
+        self.warnings = list(warnings)
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int, int], PreparedVideo] = OrderedDict()
         self.config = config or AskConfig()
@@ -198,15 +211,15 @@ class AskPipeline:
         Returns:
             :class:`AskRun` with the :class:`AskResult` and the sampled frames.
         """
-        question, choices = _check_inputs(question, choices)
-        timer = _Timer()
+        question, choices = check_inputs(question, choices)
+        timer = StageTimer()
         start = time.perf_counter()
         prepared = self.prepare(video, timer)
         result = self._answer(question, choices, prepared, timer)
         result.timings["total"] = time.perf_counter() - start
         return AskRun(result=result, frames=prepared.frames, grid_image=prepared.grid_image)
 
-    def prepare(self, video: str | Path, timer: _Timer | None = None) -> PreparedVideo:
+    def prepare(self, video: str | Path, timer: StageTimer | None = None) -> PreparedVideo:
         """Probe, sample, decode and encode ``video`` once; later questions about the same
         unchanged file (same path, size and modification time) reuse the result from an
         LRU cache of ``cache_size`` videos.
@@ -214,8 +227,8 @@ class AskPipeline:
         Raises:
             VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: bad video input.
         """
-        timer = timer or _Timer()
-        key = _file_key(video)
+        timer = timer or StageTimer()
+        key = file_key(video)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -226,7 +239,7 @@ class AskPipeline:
                 self._cache.popitem(last=False)
         return prepared
 
-    def _prepare(self, video: str | Path, timer: _Timer) -> PreparedVideo:
+    def _prepare(self, video: str | Path, timer: StageTimer) -> PreparedVideo:
         cfg, enc = self.config, self.encoder
         with VideoReader(video) as reader:
             with timer.stage("probe"):
@@ -259,7 +272,7 @@ class AskPipeline:
         question: str,
         choices: list[str] | None,
         prepared: PreparedVideo,
-        timer: _Timer,
+        timer: StageTimer,
     ) -> AskResult:
         cfg, enc = self.config, self.encoder
         frame_emb, grid_emb = prepared.frame_embeddings, prepared.grid_embedding
@@ -302,7 +315,7 @@ class AskPipeline:
         candidates: list[str],
         scores: _Scores,
         prepared: PreparedVideo,
-        timer: _Timer,
+        timer: StageTimer,
     ) -> AskResult:
         cfg, batch = self.config, prepared.frames
         probs, saliency, relevance = scores.probs, scores.saliency, scores.relevance
@@ -355,10 +368,16 @@ class AskPipeline:
             sampler=cfg.sampler,
             grid=_grid_info(prepared.grid_image, cfg.grid_size),
             timings=dict(timer.timings),
+            warnings=list(self.warnings),
         )
 
 
-def _check_inputs(question: str, choices: Sequence[str] | None) -> tuple[str, list[str] | None]:
+def check_inputs(question: str, choices: Sequence[str] | None) -> tuple[str, list[str] | None]:
+    """The question and choices stripped of surrounding blanks.
+
+    Raises:
+        UsageError: an empty question or choice, fewer than two choices, duplicates.
+    """
     question = question.strip()
     if not question:
         raise UsageError("the question is empty")
@@ -374,7 +393,7 @@ def _check_inputs(question: str, choices: Sequence[str] | None) -> tuple[str, li
     return question, cleaned
 
 
-def _file_key(video: str | Path) -> tuple[str, int, int]:
+def file_key(video: str | Path) -> tuple[str, int, int]:
     """Cache key of a video file: resolved path, size (bytes), modification time (ns).
 
     Raises:

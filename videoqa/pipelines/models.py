@@ -1,4 +1,5 @@
-"""Resolve the ``--model`` argument of ``ask`` into an encoder, never pretending.
+"""Resolve an image–text encoder for the zero-shot pipeline, never pretending (the
+zero-shot branch of :func:`videoqa.pipelines.resolve.resolve`).
 
 ``auto`` uses the default pretrained checkpoint when it is cached or downloadable and
 otherwise falls back to the randomly initialised ``tiny`` preset, saying so in the
@@ -27,20 +28,21 @@ class ResolvedModel:
     warnings: list[str] = field(default_factory=list)
 
 
-def resolve_encoder(model: str = AUTO) -> ResolvedModel:
-    """Load the encoder named by ``model`` (``auto``, a preset, a hub id or a directory).
+def resolve_encoder(model: str = AUTO, *, device: str = "cpu") -> ResolvedModel:
+    """Load the encoder named by ``model`` (``auto``, a preset, a hub id or a directory)
+    onto the torch ``device``.
 
     Raises:
         ModelUnavailableError: an explicitly named model cannot be loaded here.
     """
     if model != AUTO:
-        return ResolvedModel(load_encoder(model), model)
+        return ResolvedModel(load_encoder(model, device=device), model)
     if is_available(DEFAULT_PRETRAINED, allow_download=True):
-        return ResolvedModel(load_encoder(DEFAULT_PRETRAINED), model)
+        return ResolvedModel(load_encoder(DEFAULT_PRETRAINED, device=device), model)
     warning = (
         f"the default pretrained model {DEFAULT_PRETRAINED!r} is neither cached nor "
         f"downloadable here; answering with the untrained {FALLBACK!r} preset (random "
         "weights): the answer and evidence exercise the pipeline but carry no meaning. "
         "Pass --model DIR with a local checkpoint for real answers."
     )
-    return ResolvedModel(load_encoder(FALLBACK), model, [warning])
+    return ResolvedModel(load_encoder(FALLBACK, device=device), model, [warning])

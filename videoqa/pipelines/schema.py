@@ -58,13 +58,16 @@ class GridInfo(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    """Which model answered: its name (registry name, hub id or directory), architecture,
-    and whether real pretrained weights were loaded."""
+    """Which model answered: its name (the ``--model`` spec: registry name, hub id,
+    directory or ``arch:DIR``), architecture, whether real pretrained weights were
+    loaded, and, for a model that reads cached frame features (a trained backbone or
+    SGVLM), the frame encoder those features come from."""
 
     name: str
     arch: str
     pretrained: bool
     embed_dim: int | None = None
+    frame_encoder: str | None = None
 
 
 class AskResult(BaseModel):

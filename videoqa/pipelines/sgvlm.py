@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from videoqa.errors import ModelUnavailableError, UsageError
-from videoqa.features.extract import VideoJob, decode_video, load_frame_encoder
+from videoqa.features.extract import VideoJob, decode_video
 from videoqa.models.sgvlm.modeling import SGVLM
 from videoqa.models.sgvlm.processing import SGVLMBatch
 from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.backbone import encoder_has_real_weights, load_pixel_encoder
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
-from videoqa.synth.features import ENCODER_NAME as ORACLE_ENCODER
 from videoqa.video.reader import probe
 
 PREFIX = "sgvlm:"
@@ -37,6 +37,14 @@ class SGVLMAnswerer:
         checkpoint: a folder written by ``SGVLM.save_pretrained`` (``sgvlm-train``'s
             ``checkpoints/best``).
         triplets_per_frame: scene-graph facts listed per evidence frame.
+        top_k: at most this many evidence frames (of the frames the localizer selected,
+            by saliency); None: all selected frames.
+        name: the name results carry (default ``sgvlm:<checkpoint>``).
+        device: torch device of the model and the encoders.
+
+    Attributes:
+        warnings: what the user must be told (also in every result).
+        pretrained: whether the frame encoder has real (non-random) weights.
 
     Raises:
         ModelUnavailableError: the checkpoint, its frame encoder or its scene-graph
@@ -44,19 +52,26 @@ class SGVLMAnswerer:
             that cannot be computed from pixels.
     """
 
-    def __init__(self, checkpoint: str | Path, triplets_per_frame: int = 3) -> None:
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        triplets_per_frame: int = 3,
+        *,
+        top_k: int | None = None,
+        name: str | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.checkpoint = Path(checkpoint)
-        self.model = SGVLM.from_pretrained(self.checkpoint)
+        self.model = SGVLM.from_pretrained(self.checkpoint).to(device)
         cfg = self.model.config
-        if cfg.frame_encoder in (ORACLE_ENCODER, "unknown"):
-            raise ModelUnavailableError(
-                f"{checkpoint} was trained on {cfg.frame_encoder!r} frame features, which "
-                "cannot be computed from a video's pixels; use a checkpoint trained on "
-                "features from a pixel encoder (videoqa extract --encoder cnn:DIR or a CLIP id)"
-            )
         if cfg.num_frames is None:
             raise ModelUnavailableError(f"{checkpoint} does not record its frame count")
-        self.encoder = load_frame_encoder(cfg.frame_encoder, patches=cfg.patch_dim is not None)
+        self.encoder = load_pixel_encoder(
+            cfg.frame_encoder,
+            patches=cfg.patch_dim is not None,
+            device=device,
+            checkpoint=self.checkpoint,
+        )
         self.predictor = None
         if cfg.use_scene_graph:
             from videoqa.perception.scene_graph import SceneGraphPredictor
@@ -65,6 +80,11 @@ class SGVLMAnswerer:
                 raise ModelUnavailableError(f"{checkpoint} names no scene-graph predictor")
             self.predictor = SceneGraphPredictor.from_pretrained(Path(cfg.scene_graph_predictor))
         self.triplets_per_frame = triplets_per_frame
+        self.top_k = top_k
+        self.device = device
+        self.name = name or f"{PREFIX}{self.checkpoint}"
+        self.pretrained = encoder_has_real_weights(self.encoder)
+        self.warnings = self._warnings()
 
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None
@@ -111,14 +131,19 @@ class SGVLMAnswerer:
             choices=cands,
             probabilities=[float(p) for p in probs],
             open_ended=choices is None,
-            evidence=self._evidence(prefix, frames.times, frames.indices, graphs),
+            evidence=self._evidence(prefix, frames.times, frames.indices, graphs)[: self.top_k],
             sampled_times=[float(t) for t in frames.times],
             video=info,
-            model=ModelInfo(name=f"{PREFIX}{self.checkpoint}", arch="sgvlm", pretrained=True),
-            pretrained=True,
+            model=ModelInfo(
+                name=self.name,
+                arch="sgvlm",
+                pretrained=self.pretrained,
+                frame_encoder=self.model.config.frame_encoder,
+            ),
+            pretrained=self.pretrained,
             sampler=SAMPLER,
             timings=timings,
-            warnings=self._warnings(),
+            warnings=list(self.warnings),
         )
         return AskRun(result=result, frames=frames, grid_image=None)
 
@@ -152,7 +177,7 @@ class SGVLMAnswerer:
             sg_tokens=None if graphs is None else torch.from_numpy(graphs.tokens).float()[None],
             sg_mask=None if graphs is None else torch.from_numpy(graphs.token_mask)[None],
         )
-        return batch, graphs
+        return batch.to(self.device), graphs
 
     def _evidence(self, prefix, times: np.ndarray, indices: np.ndarray, graphs) -> list[Evidence]:
         selected = prefix.selected[0].tolist()
@@ -183,9 +208,18 @@ class SGVLMAnswerer:
         return sorted(items, key=lambda e: -e.score)
 
     def _warnings(self) -> list[str]:
-        trained_on = self.model.config.trained_on
-        if trained_on is None:
-            return []
-        return [
-            f"this SGVLM was trained on {trained_on}; on other videos its answers are out of domain"
-        ]
+        cfg, out = self.model.config, []
+        if not self.pretrained:
+            out.append(
+                f"this SGVLM was trained on features of the frame encoder {cfg.frame_encoder!r}, "
+                "which has random weights: the answer and evidence exercise the pipeline but "
+                "carry no meaning"
+            )
+        if cfg.trained_on is not None:
+            out.append(
+                f"this SGVLM was trained on {cfg.trained_on}; on other videos its answers are "
+                "out of domain"
+            )
+        if not cfg.use_scene_graph:
+            out.append("this SGVLM reads no scene graphs (NoSG): its evidence has no triplets")
+        return out
