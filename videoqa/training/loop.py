@@ -226,20 +226,21 @@ class TrainingLoop:
             collate_fn=setup.collate_fn,
             generator=torch.Generator().manual_seed(cfg.seed),
         )
-        steps = math.ceil(size / cfg.batch_size) * cfg.epochs
-        steps *= self.accelerator.num_processes  # AcceleratedScheduler steps once per process
+        model, optimizer, loader = self.accelerator.prepare(model, optimizer, loader)
+        # Optimiser steps of the whole run: this process's batches per epoch (the loader
+        # is sharded across processes). An AcceleratedScheduler advances num_processes
+        # times per optimiser step, so the schedule is laid out over that many ticks.
+        steps = len(loader) * cfg.epochs * self.accelerator.num_processes
         sched = cfg.scheduler
         warmup = (
-            sched.warmup_steps
+            sched.warmup_steps * self.accelerator.num_processes
             if sched.warmup_steps is not None
             else int(sched.warmup_ratio * steps)
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, warmup_cosine(steps, warmup, sched.min_lr_ratio)
         )
-        model, optimizer, loader, scheduler = self.accelerator.prepare(
-            model, optimizer, loader, scheduler
-        )
+        scheduler = self.accelerator.prepare(scheduler)
         return _Prepared(model, optimizer, loader, scheduler, sampler)
 
     def _restore(self, run: _Prepared) -> None:
@@ -303,10 +304,24 @@ class TrainingLoop:
         if resume:
             self._restore(run)
         self._stop_after = stop_after_steps
-        while run.state.epoch < self.config.epochs:
+        while run.state.epoch < self.config.epochs and not self._patience_spent(run.state):
             self._train_epoch(run)
             self._end_epoch(run)
+        if run.state.epoch < self.config.epochs and self.accelerator.is_main_process:
+            self.console.print(
+                f"early stop after epoch {run.state.epoch}: no better {self.monitor} for "
+                f"{self.config.checkpoint.patience} epochs (best: epoch {run.state.best_epoch + 1})",
+                highlight=False,
+            )
         return self._finish(run)
+
+    def _patience_spent(self, state: TrainState) -> bool:
+        """Whether ``checkpoint.patience`` epochs have passed since the best one (a
+        function of the saved state only, so a resumed run stops where it would have)."""
+        patience = self.config.checkpoint.patience
+        if patience is None or state.best_epoch < 0:
+            return False
+        return state.epoch - 1 - state.best_epoch >= patience
 
     def _train_epoch(self, run: _Prepared) -> None:
         state, cfg = run.state, self.config
