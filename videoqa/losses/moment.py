@@ -14,6 +14,7 @@ Time is in seconds throughout; a frame at time ``t`` stands for the clip window
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +22,20 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from videoqa.errors import UsageError
-from videoqa.models.sgvlm.localizer import LocalizerOutput
+
+
+class LocalizerOutput(Protocol):
+    """What the moment losses read from a localizer's output (structurally: e.g.
+    :class:`videoqa.models.sgvlm.localizer.LocalizerOutput`, whose docstring gives the
+    shapes): ``saliency`` ``(B, T)``, ``foreground`` ``(B, T)`` logits, ``offsets``
+    ``(B, T, 2)`` seconds, ``frame_keys`` ``(B, T, H)`` and ``question_keys`` ``(B, H)``
+    unit-norm keys. The losses layer defines it so that it needs no model import."""
+
+    saliency: Tensor
+    foreground: Tensor
+    offsets: Tensor
+    frame_keys: Tensor
+    question_keys: Tensor
 
 
 @dataclass(frozen=True)
@@ -47,12 +61,16 @@ def moment_targets(
     """Foreground frames and boundary offsets of the answer moments (UniVTG §3.2).
 
     A frame at time ``t`` is foreground when its window ``[t - c/2, t + c/2)`` overlaps
-    the moment ``[start, end)`` (a zero-length moment: contains ``start``); the real
-    frame whose time is nearest to the moment's centre is always foreground (so a
-    moment between two sampled frames has one).
+    a moment ``[start, end)`` (a zero-length moment: contains ``start``); for each
+    moment, the real frame whose time is nearest to the moment's centre is always
+    foreground (so a moment between two sampled frames has one). With several moments
+    per query (QVHighlights' ``relevant_windows``), a foreground frame regresses the
+    boundaries of the first moment it is foreground for.
 
     Args:
-        intervals: ``(B, 2)`` ``(start, end)`` seconds.
+        intervals: ``(B, 2)`` ``(start, end)`` seconds, one moment per query; or
+            ``(B, W, 2)``, up to ``W`` moments per query, rows of NaN padding the
+            queries with fewer (each query has at least one).
         times: ``(B, T)`` frame times, seconds.
         frame_mask: ``(B, T)`` bool, real frames (each row has one).
         clip_length: ``c``, seconds covered by one frame.
@@ -61,24 +79,36 @@ def moment_targets(
         :class:`MomentTargets`.
 
     Raises:
-        UsageError: ``clip_length <= 0``, an interval ending before it starts, or a row
-            without a real frame.
+        UsageError: ``clip_length <= 0``, an interval ending before it starts, a query
+            without a moment, or a row without a real frame.
     """
     if clip_length <= 0:
         raise UsageError(f"clip_length must be > 0, got {clip_length}")
     frame_mask = frame_mask.bool()
     if not bool(frame_mask.any(1).all()):
         raise UsageError("every video needs at least one real frame")
-    start, end = intervals[:, 0:1].to(times.dtype), intervals[:, 1:2].to(times.dtype)
+    windows = intervals[:, None] if intervals.ndim == 2 else intervals  # (B, W, 2)
+    valid = ~torch.isnan(windows).any(-1)  # (B, W)
+    if not bool(valid.any(1).all()):
+        raise UsageError("every query needs at least one moment")
+    windows = torch.where(valid[..., None], windows, torch.zeros_like(windows))
+    start = windows[..., 0:1].to(times.dtype)  # (B, W, 1)
+    end = windows[..., 1:2].to(times.dtype)
     if bool((end < start).any()):
         raise UsageError("an interval ends before it starts")
-    low, high = times - clip_length / 2, times + clip_length / 2
+    t = times[:, None]  # (B, 1, T)
+    low, high = t - clip_length / 2, t + clip_length / 2
     overlap = (start < high) & ((low < end) | ((start == end) & (low <= start)))
     centre = (start + end) / 2
-    distance = (times - centre).abs().masked_fill(~frame_mask, float("inf"))
-    nearest = F.one_hot(distance.argmin(1), times.shape[1]).bool()
-    foreground = (overlap | nearest) & frame_mask
-    offsets = torch.stack([times - start, end - times], dim=-1).clamp(min=0.0)
+    distance = (t - centre).abs().masked_fill(~frame_mask[:, None], float("inf"))
+    nearest = F.one_hot(distance.argmin(-1), times.shape[1]).bool()
+    per_window = (overlap | nearest) & frame_mask[:, None] & valid[..., None]  # (B, W, T)
+    foreground = per_window.any(1)
+    # the first moment each frame is foreground for (moment 0 where it is for none)
+    pick = per_window.to(torch.uint8).argmax(1, keepdim=True)  # (B, 1, T)
+    s_pick = torch.gather(start.expand(-1, -1, times.shape[1]), 1, pick)[:, 0]  # (B, T)
+    e_pick = torch.gather(end.expand(-1, -1, times.shape[1]), 1, pick)[:, 0]
+    offsets = torch.stack([times - s_pick, e_pick - times], dim=-1).clamp(min=0.0)
     return MomentTargets(foreground=foreground, offsets=offsets, frame_mask=frame_mask)
 
 
