@@ -1,4 +1,5 @@
-"""Behaviour shared by every backbone: shapes, mask invariances, checkpoints, learning."""
+"""Behaviour shared by every backbone: shapes, mask invariances, learning (save/load: the
+shared model tests, ``tests/models/test_every_model.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from videoqa.errors import UsageError
-from videoqa.models import QABatch, VideoQAModel, build_model, load_model
+from videoqa.models import QABatch, VideoQAModel, build_model
 
 D, VOCAB, DP = 12, 40, 6
 SPECS = {
@@ -148,19 +149,6 @@ def test_single_visible_frame_has_finite_outputs_and_gradients(spec):
     torch.testing.assert_close(out.frame_weights, single.float())
     out.logits.logsumexp(-1).sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
-
-
-def test_save_and_load_give_identical_logits(spec, tmp_path):
-    model = make_model(spec, seed=3).eval()
-    batch = random_batch()
-    model.save_pretrained(tmp_path)
-    loaded = load_model(tmp_path)
-    assert type(loaded) is type(model) and loaded.config == model.config
-    with torch.no_grad():
-        assert torch.equal(model(batch).logits, loaded(batch).logits)
-    other = make_model(spec, seed=4).eval()
-    with torch.no_grad():
-        assert not torch.equal(other(batch).logits, loaded(batch).logits)
 
 
 def test_batch_that_does_not_fit_the_config_raises(spec):
