@@ -66,3 +66,13 @@ def red_blue_video(tmp_path_factory) -> Path:
 @pytest.fixture()
 def colour_encoder() -> ColourEncoder:
     return ColourEncoder()
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory, sample_videos) -> dict[str, Path]:
+    """Backbone checkpoints trained on ``tiny`` features of two real sample videos (see
+    :func:`tests.pipelines.backbones.build_checkpoints`)."""
+    from tests.pipelines.backbones import build_checkpoints
+
+    videos = {name: sample_videos[name] for name in ("bikes", "carphone_pristine")}
+    return build_checkpoints(tmp_path_factory.mktemp("backbones"), videos)

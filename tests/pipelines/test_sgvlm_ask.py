@@ -17,6 +17,7 @@ from videoqa.errors import ModelUnavailableError
 from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm
 from videoqa.models.sgvlm.modeling import build_sgvlm
 from videoqa.perception.scene_graph import SceneGraphConfig, SceneGraphPredictor
+from videoqa.pipelines.resolve import parse_spec, resolve
 from videoqa.pipelines.sgvlm import SGVLMAnswerer
 
 SMALL = {"hidden_size": 16, "num_heads": 2, "num_layers": 1}
@@ -66,7 +67,9 @@ def test_multiple_choice_with_localized_frames_and_triplets(
     fact = re.compile(r"^\(.+, .+, .+\) at \d+\.\d\ds p=\d\.\d\d$")
     facts = [f for e in res.evidence for f in e.facts]
     assert facts and all(fact.match(f) for f in facts)
-    assert res.warnings == []
+    # the features come from the random-weight ``tiny`` encoder: labelled as such
+    assert res.pretrained is False and res.model.frame_encoder == "tiny"
+    assert len(res.warnings) == 1 and "random weights" in res.warnings[0]
 
 
 def test_open_ended_generates_an_answer(checkpoint: Path, bikes_video: Path) -> None:
@@ -110,3 +113,22 @@ def test_cli_keeps_the_pipeline_warnings(tmp_path: Path, bikes_video: Path) -> N
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout[out.stdout.index("{") :])
     assert any("synthetic:bench" in w for w in payload["warnings"])
+
+
+def test_resolver_builds_the_sgvlm_answerer_and_honours_top_k(
+    checkpoint: Path, bikes_video: Path
+) -> None:
+    assert parse_spec(str(checkpoint)).kind == "sgvlm"  # a bare folder: read from its files
+    answerer = resolve(f"sgvlm:{checkpoint}", top_k=2, frames=9)
+    assert isinstance(answerer, SGVLMAnswerer) and answerer.name == f"sgvlm:{checkpoint}"
+    res = answerer(bikes_video, "what is the person doing?", ["riding a bike", "walking"]).result
+    assert len(res.evidence) == 2 and len(res.sampled_times) == 6
+    assert any("9 frames asked for" in w for w in res.warnings)
+
+
+def test_cli_top_k(checkpoint: Path, bikes_video: Path) -> None:
+    args = ["ask", str(bikes_video), "what?", "--model", f"sgvlm:{checkpoint}", "--top-k", "1"]
+    out = CliRunner().invoke(app, [*args, "--choices", "riding a bike", "walking", "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout[out.stdout.index("{") :])
+    assert len(payload["evidence"]) == 1
