@@ -20,7 +20,6 @@ COMMAND_MODULES: list[str] = [
     "videoqa.cli.teach",
     "videoqa.cli.train",
     "videoqa.cli.scene_graph",
-    "videoqa.cli.localizer",
     "videoqa.cli.sgvlm",
 ]
 

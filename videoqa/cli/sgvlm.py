@@ -1,13 +1,11 @@
-"""``videoqa sgvlm-llm`` (a from-scratch LLM for a benchmark's vocabulary) and
-``videoqa sgvlm-train`` (SGVLM stage 3: end-to-end VideoQA fine-tuning)."""
+"""``videoqa sgvlm-llm``: a from-scratch LLM for a benchmark's vocabulary (SGVLM's
+training stages run as recipes: ``videoqa train --recipe localizer | sgvlm``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from videoqa.cli._common import stderr, user_errors
 
@@ -42,38 +40,6 @@ def llm_command(
     stderr.print(f"wrote a random {layers}-layer LM of width {hidden} and its tokenizer to {out}")
 
 
-def train_command(
-    config: Path = typer.Option(..., "--config", help="SGVLM run config (YAML)."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a value: key.path=value."),
-    out: Path | None = typer.Option(None, "--out", help="Run folder (overrides output_dir)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint."),
-) -> None:
-    """Fine-tune SGVLM end to end, keep the best val epoch, score the test splits."""
-    from videoqa.training.sgvlm import load_sgvlm_config, train_sgvlm
-
-    with user_errors():
-        extra = [f"output_dir={out}"] if out is not None else []
-        cfg = load_sgvlm_config(config, [*overrides, *extra])
-        stderr.print(f"training SGVLM into {cfg.output_dir}")
-        result = train_sgvlm(cfg, resume=resume)
-    table = Table(title=f"SGVLM: best epoch {result['best_epoch'] + 1}")
-    table.add_column("split / family")
-    table.add_column("MC accuracy (%)")
-    table.add_column("OE WUPS@0.9 (%)")
-    table.add_row("val (best)", f"{result['best_val_accuracy']:.2f}", "")
-    for split, res in result["tests"].items():
-        oe = res.get("open_ended") or {}
-        table.add_row(
-            split, f"{res['accuracy']:.2f}", f"{oe.get('all', {}).get('wups9', float('nan')):.2f}"
-        )
-        for fam, acc in res["by_group"].items():
-            table.add_row(
-                f"  {fam}", f"{acc:.2f}", f"{oe.get(fam, {}).get('wups9', float('nan')):.2f}"
-            )
-    Console().print(table)
-
-
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the ``videoqa`` app."""
+    """Add this module's command to the ``videoqa`` app."""
     app.command("sgvlm-llm")(llm_command)
-    app.command("sgvlm-train")(train_command)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from videoqa.data.grounding import GroundingExample
 from videoqa.data.schema import QASample
 from videoqa.errors import DataFormatError, UsageError
 from videoqa.losses.moment import moment_targets
@@ -26,7 +27,8 @@ from videoqa.metrics.moment_retrieval import (
     QVHighlightsMetrics,
     qvhighlights_metrics,
 )
-from videoqa.models.sgvlm.localizer import LocalizerOutput
+from videoqa.models.sgvlm.localizer import FrameLocalizer, LocalizerOutput
+from videoqa.training.localizer_data import LocalizerData, make_batch
 
 #: Saliency each of the 3 pseudo-annotators gives a foreground frame (QVHighlights'
 #: "Very Good"), so every HL level counts exactly the foreground frames as positives.
@@ -150,21 +152,29 @@ def predictions_from_output(
     ]
 
 
-def localizer_ground_truth(
-    sample: QASample, times: np.ndarray, duration: float, clip_length: float
-) -> MomentGroundTruth:
-    """The metric's ground truth of one question: its interval as the relevant window,
-    the foreground frames (:func:`videoqa.losses.moment.moment_targets`) as relevant
-    clips, each scored :data:`FOREGROUND_SALIENCY` by the 3 annotators.
-
-    Raises:
-        DataFormatError: the sample has no interval.
-    """
+def _windows_of(sample: QASample | GroundingExample) -> tuple[tuple[float, float], ...]:
+    if isinstance(sample, GroundingExample):
+        return sample.windows
     if sample.interval is None:
         raise DataFormatError(f"{sample.qid}: no interval to localize")
+    return (tuple(sample.interval),)
+
+
+def localizer_ground_truth(
+    sample: QASample | GroundingExample, times: np.ndarray, duration: float, clip_length: float
+) -> MomentGroundTruth:
+    """The metric's ground truth of one query: its moments (a QA sample's interval, a
+    grounding example's windows) as the relevant windows, the foreground frames
+    (:func:`videoqa.losses.moment.moment_targets`) as relevant clips, each scored
+    :data:`FOREGROUND_SALIENCY` by the 3 annotators.
+
+    Raises:
+        DataFormatError: a QA sample without an interval.
+    """
+    windows = _windows_of(sample)
     t = torch.as_tensor(np.asarray(times, dtype=np.float64))[None]
     fg = moment_targets(
-        torch.tensor([sample.interval], dtype=torch.float64),
+        torch.tensor([windows], dtype=torch.float64),
         t,
         torch.ones_like(t, dtype=torch.bool),
         clip_length,
@@ -173,7 +183,7 @@ def localizer_ground_truth(
     return MomentGroundTruth(
         qid=sample.qid,
         duration=duration,
-        relevant_windows=[tuple(sample.interval)],
+        relevant_windows=list(windows),
         relevant_clip_ids=clips,
         saliency_scores=[[FOREGROUND_SALIENCY] * 3 for _ in clips],
     )
@@ -181,7 +191,7 @@ def localizer_ground_truth(
 
 def score_localizer(
     predictions: Sequence[LocalizerPrediction],
-    samples: Sequence[QASample],
+    samples: Sequence[QASample | GroundingExample],
     clip_length: float,
 ) -> QVHighlightsMetrics:
     """QVHighlights MR (R1@0.5/0.7, mAP) and HL (mAP, HIT@1) metrics of the localizer.
@@ -191,16 +201,17 @@ def score_localizer(
     times.
 
     Args:
-        predictions: one per question to score.
-        samples: the questions (with ``interval``); those without a prediction are
-            ignored.
+        predictions: one per query to score.
+        samples: the queries: QA samples with an ``interval`` or grounding examples
+            (:class:`~videoqa.data.grounding.GroundingExample`, one or more windows);
+            those without a prediction are ignored.
         clip_length: seconds per frame clip (e.g. ``duration / T`` for uniform sampling).
 
     Raises:
         DataFormatError: a prediction whose qid is not among ``samples``, a sample without
             interval, or malformed records (see :func:`qvhighlights_metrics`).
     """
-    by_qid: Mapping[str, QASample] = {s.qid: s for s in samples}
+    by_qid: Mapping[str, QASample | GroundingExample] = {s.qid: s for s in samples}
     unknown = [p.qid for p in predictions if p.qid not in by_qid]
     if unknown:
         raise DataFormatError(f"{len(unknown)} predictions of unknown questions, e.g. {unknown[0]}")
@@ -216,6 +227,43 @@ def score_localizer(
         for p in predictions
     ]
     return qvhighlights_metrics(preds, gts, clip_length=clip_length)
+
+
+@torch.no_grad()
+def predict_localizer(
+    model: FrameLocalizer,
+    data: LocalizerData,
+    batch_size: int = 256,
+    top_n: int = 10,
+    nms_iou: float = 0.7,
+) -> list[LocalizerPrediction]:
+    """Moment windows and frame saliency of every query of ``data``, in order (the model
+    runs in eval mode on its own device; its previous mode is restored).
+
+    Args:
+        model: the localizer; data: the split (:class:`~videoqa.training.localizer_data.LocalizerData`).
+        batch_size: queries per forward pass; top_n, nms_iou: moment decoding
+            (:func:`decode_moments`).
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out: list[LocalizerPrediction] = []
+    for start in range(0, len(data), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(data)))
+        batch = make_batch(data, index).to(device)
+        output = batch.forward(model)
+        out += predictions_from_output(
+            batch.qids,
+            output,
+            batch.times,
+            batch.frame_mask,
+            batch.durations.tolist(),
+            top_n,
+            nms_iou,
+        )
+    model.train(was_training)
+    return out
 
 
 def whole_video_predictions(

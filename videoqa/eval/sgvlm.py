@@ -1,7 +1,8 @@
 """Scoring an SGVLM model on one split: multiple choice by answer likelihood, open-ended
 answers by generation (accuracy, WUPS@0 and WUPS@0.9 with the benchmark's protocol),
 and the localizer's moment retrieval against the questions' ground-truth intervals
-(QVHighlights metrics: R1@0.5/0.7, mAP).
+(QVHighlights metrics: R1@0.5/0.7, mAP). The ``sgvlm`` recipe (``videoqa train
+--recipe sgvlm``) validates and tests with :func:`evaluate_split`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def _batches(data: SGVLMData, size: int):
         yield torch.arange(start, min(start + size, len(data)))
 
 
+def _device(model: SGVLM) -> torch.device:
+    return next(model.parameters()).device
+
+
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -52,7 +57,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 def _open_ended(model: SGVLM, data: SGVLMData, dataset: str, size: int, path: Path) -> dict:
     answers: list[str] = []
     for index in _batches(data, size):
-        answers.extend(model.generate(data.batch(index)))
+        answers.extend(model.generate(data.batch(index).to(_device(model))))
     _write_jsonl(
         path, [{"qid": s.qid, "prediction": a} for s, a in zip(data.samples, answers, strict=True)]
     )
@@ -80,7 +85,7 @@ def _localizer(model: SGVLM, data: SGVLMData, size: int) -> dict[str, float] | N
     preds = []
     with torch.inference_mode():
         for chunk in keep.split(size):
-            batch = data.batch(chunk)
+            batch = data.batch(chunk).to(_device(model))
             rows = data.video_row[chunk].tolist()
             preds.extend(
                 predictions_from_output(
@@ -105,7 +110,8 @@ def evaluate_split(
     predictions_dir: Path | None = None,
     split: str = "split",
 ) -> SplitScores:
-    """Score ``model`` on ``data`` (eval mode; restores the previous mode).
+    """Score ``model`` on ``data`` (eval mode, on the model's device; restores the
+    previous mode).
 
     Multiple-choice predictions (and generated answers when ``open_ended``) are written
     to ``predictions_dir/<split>.mc.jsonl`` (``.oe.jsonl``) when a folder is given.
@@ -115,7 +121,8 @@ def evaluate_split(
     preds = []
     for index in _batches(data, batch_size):
         cands = [data.candidates[i] for i in index.tolist()]
-        preds.append(model.score_candidates(data.batch(index), cands).argmax(dim=1))
+        batch = data.batch(index).to(_device(model))
+        preds.append(model.score_candidates(batch, cands).argmax(dim=1).cpu())
     pred = torch.cat(preds).numpy()
     protocol = protocol_for(dataset)
     scores = multiple_choice_accuracy(

@@ -17,7 +17,11 @@ from videoqa.training.config import parse_config, read_yaml
 from videoqa.training.recipe import RECIPES, Recipe
 
 #: Modules defining recipes; importing one registers its recipes.
-RECIPE_MODULES: tuple[str, ...] = ("videoqa.recipes.backbone",)
+RECIPE_MODULES: tuple[str, ...] = (
+    "videoqa.recipes.backbone",
+    "videoqa.recipes.localizer",
+    "videoqa.recipes.sgvlm",
+)
 
 CONFIGS_ROOT = Path(__file__).resolve().parents[1] / "configs"
 
