@@ -109,11 +109,14 @@ class CheckpointConfig(_Section):
             inside an epoch (0 = at epoch ends only).
         monitor: validation metric choosing the best epoch (None = the recipe's own).
         mode: ``max`` (higher is better) or ``min``.
+        patience: stop training once this many epochs have passed without a better
+            monitored value (early stopping); None = train every epoch.
     """
 
     every_n_steps: int = Field(0, ge=0)
     monitor: str | None = None
     mode: Literal["max", "min"] = "max"
+    patience: int | None = Field(None, ge=1)
 
 
 class LoggingConfig(_Section):
