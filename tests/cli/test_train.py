@@ -42,18 +42,31 @@ def disk(tmp_path_factory):
         "optim": {"lr": 0.03},
         "epochs": 2,
         "batch_size": 8,
-        "log_every": 1,
+        "logging": {"log_every": 1},
         "cpu": True,
     }
     (root / "cfg.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return root
 
 
+def _recipe_config(disk, recipe: str):
+    """The shared config with the recipe's own options section (``sparc:`` options are
+    not valid in a ``baseline`` config)."""
+    raw = yaml.safe_load((disk / "cfg.yaml").read_text())
+    raw["recipe"] = recipe
+    if recipe == "sparc":
+        raw["sparc"] = {"w_s": 0.25}
+    path = disk / f"cfg_{recipe}.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("recipe", ["baseline", "sparc"])
 def test_train_cli_writes_run_folder(app, disk, recipe):
     out = disk / f"run_{recipe}"
-    args = ["train", "--recipe", recipe, "--config", str(disk / "cfg.yaml"), "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--set", "recipe.w_s=0.25"])
+    config = _recipe_config(disk, recipe)
+    args = ["train", "--recipe", recipe, "--config", str(config), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     records = [json.loads(x) for x in (out / "metrics.jsonl").open()]
     assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [0, 1]
@@ -64,23 +77,33 @@ def test_train_cli_writes_run_folder(app, disk, recipe):
     assert (out / "checkpoints" / "best" / "tokenizer.json").is_file()
     assert (out / "predictions" / "test.jsonl").is_file()
     saved = yaml.safe_load((out / "config.yaml").read_text())
-    assert saved["recipe"]["name"] == recipe and saved["recipe"]["w_s"] == 0.25
+    assert saved["recipe"] == recipe
+    assert (saved.get("sparc") or {}).get("w_s", 0.25) == 0.25 and ("sparc" in saved) == (
+        recipe == "sparc"
+    )
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and "already holds a run" in " ".join(refused.output.split())
     again = CliRunner().invoke(app, [*args, "--resume"])
     assert again.exit_code == 0, again.output
     assert (out / "metrics.jsonl").read_text().count("\n") == len(records)
+    fresh = CliRunner().invoke(app, [*args, "--overwrite", "--json"])
+    assert fresh.exit_code == 0, fresh.output
+    summary = json.loads(fresh.stdout)
+    assert summary["recipe"] == recipe and summary["steps"] == 6
 
 
 def test_train_cli_usage_errors(app, disk):
-    cfg = str(disk / "cfg.yaml")
+    cfg = str(_recipe_config(disk, "sparc"))
     bad_key = CliRunner().invoke(
         app, ["train", "--recipe", "sparc", "--config", cfg, "--set", "optim.lrr=1"]
     )
     assert bad_key.exit_code == 2 and "lrr" in bad_key.output
     unknown = CliRunner().invoke(app, ["train", "--recipe", "nope", "--config", cfg])
     assert unknown.exit_code == 2 and "nope" in unknown.output
-    clash = CliRunner().invoke(
-        app, ["train", "--recipe", "sparc", "--config", cfg, "--set", "recipe.name=baseline"]
-    )
-    assert clash.exit_code == 2
+    clash = CliRunner().invoke(app, ["train", "--recipe", "baseline", "--config", cfg])
+    assert clash.exit_code == 2 and "not 'baseline'" in clash.output
+    listing = CliRunner().invoke(app, ["train", "--list", "--json"])
+    assert listing.exit_code == 0
+    assert {"baseline", "sparc"} <= set(json.loads(listing.stdout))
     missing = CliRunner().invoke(app, ["train", "--recipe", "sparc", "--config", "nope.yaml"])
     assert missing.exit_code == 2

@@ -21,6 +21,8 @@ COMMAND_MODULES: list[str] = [
     "videoqa.cli.train",
     "videoqa.cli.scene_graph",
     "videoqa.cli.sgvlm",
+    "videoqa.cli.models",
+    "videoqa.cli.config",
 ]
 
 app = typer.Typer(
@@ -30,6 +32,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from videoqa import __version__
+
+        typer.echo(f"videoqa {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Video question answering: ask questions about videos, with the evidence the answer
+    rests on."""
 
 
 def _register_commands() -> None:
