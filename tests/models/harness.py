@@ -21,14 +21,24 @@ the ``model_type`` and its tiny config fields.
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from videoqa.models.base import QABatch, VideoQAModel
 from videoqa.models.registry import build_model
+from videoqa.persistence import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    PERSISTED,
+    WEIGHTS_FILE,
+    PretrainedMixin,
+    load_pretrained,
+)
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -36,6 +46,7 @@ TESTS = Path(__file__).resolve().parents[1]
 TESTERS: dict[str, type[ModelTester]] = {}
 
 Outputs = dict[str, torch.Tensor | np.ndarray]
+PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
 
 
 def register_tester(cls: type[ModelTester]) -> type[ModelTester]:
@@ -99,6 +110,65 @@ def as_numpy(value: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
     return np.asarray(value, dtype=np.float64)
+
+
+def assert_same(a: Outputs, b: Outputs, atol: float = 0.0) -> None:
+    """The same output names with equal values (``atol`` 0: bit-identical)."""
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(
+            as_numpy(a[name]), as_numpy(b[name]), rtol=0, atol=atol, err_msg=name
+        )
+
+
+def check_round_trip(tester: ModelTester, tmp_path: Path) -> None:
+    """Save, then load through :func:`load_pretrained` and the class's
+    ``from_pretrained``: the files of the layout and no pickle, the same class and
+    config, eval mode, bit-identical outputs; a model of another seed differs."""
+    model, inputs = tester.build(seed=0), tester.inputs()
+    cls = PERSISTED.get(tester.model_type)
+    assert isinstance(model, cls) and isinstance(model, PretrainedMixin)
+    before = tester.run(model, inputs)
+    folder = tmp_path / "ckpt"
+    assert model.save_pretrained(folder) == folder
+
+    assert {p.name for p in folder.iterdir()} == {CONFIG_FILE, WEIGHTS_FILE, *cls.extra_parts}
+    pickled = [p for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES]
+    assert not pickled, f"pickle files written: {pickled}"
+    raw = json.loads((folder / CONFIG_FILE).read_text())
+    assert raw["model_type"] == tester.model_type and raw["format_version"] == FORMAT_VERSION
+    assert raw["model_class"] == f"{cls.__module__}:{cls.__qualname__}"
+    with safe_open(str(folder / WEIGHTS_FILE), framework="pt") as handle:
+        assert handle.metadata()["model_type"] == tester.model_type
+
+    for loaded in (load_pretrained(folder), cls.from_pretrained(folder)):
+        assert type(loaded) is cls and loaded.config == model.config
+        if isinstance(loaded, torch.nn.Module):
+            assert not loaded.training
+        assert_same(before, tester.run(loaded, inputs))
+
+    other = tester.run(tester.build(seed=1), inputs)  # the comparison is not vacuous
+    assert any(not np.allclose(as_numpy(before[k]), as_numpy(other[k])) for k in before)
+
+
+def check_output_shapes(tester: ModelTester) -> None:
+    """Every output has its expected shape and no NaN."""
+    outputs = tester.run(tester.build(), tester.inputs())
+    assert {name: tuple(v.shape) for name, v in outputs.items()} == tester.expected_shapes()
+    assert not any(np.isnan(as_numpy(v)).any() for v in outputs.values())
+
+
+def check_hidden_inputs(tester: ModelTester) -> bool:
+    """Changing what the hidden frames hold changes no output that must not depend on
+    them (tolerance 1e-5). Returns False when the model masks nothing."""
+    inputs = tester.inputs()
+    changed = tester.perturb_hidden(inputs)
+    if changed is None:
+        return False
+    model = tester.build()
+    a, b = tester.run(model, inputs), tester.run(model, changed)
+    assert_same(tester.visible(a, inputs), tester.visible(b, changed), atol=1e-5)
+    return True
 
 
 class VideoQATester(ModelTester):

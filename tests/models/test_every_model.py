@@ -9,27 +9,22 @@ from __future__ import annotations
 
 import ast
 import importlib
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from safetensors import safe_open
 
-from tests.models.harness import ModelTester, as_numpy, discover_testers
-from videoqa.persistence import (
-    CONFIG_FILE,
-    FORMAT_VERSION,
-    PERSISTED,
-    WEIGHTS_FILE,
-    PretrainedMixin,
-    load_pretrained,
+from tests.models.harness import (
+    ModelTester,
+    check_hidden_inputs,
+    check_output_shapes,
+    check_round_trip,
+    discover_testers,
 )
+from videoqa.persistence import PERSISTED, PretrainedMixin
 
 PACKAGE = Path(__file__).resolve().parents[2] / "videoqa"
 TESTERS = discover_testers()
-PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
 
 
 @pytest.fixture(autouse=True)
@@ -52,58 +47,17 @@ def _tester(model_type: str, workdir: Path) -> ModelTester:
     return TESTERS[model_type](workdir)
 
 
-def _assert_same(a: dict, b: dict, atol: float = 0.0) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        np.testing.assert_allclose(as_numpy(a[name]), as_numpy(b[name]), rtol=0, atol=atol,
-                                   err_msg=name)  # fmt: skip
-
-
 @pytest.mark.parametrize("model_type", PERSISTED.names())
 class TestEveryModel:
     def test_save_load_round_trip(self, model_type: str, workdir: Path, tmp_path: Path) -> None:
-        tester = _tester(model_type, workdir)
-        model, inputs = tester.build(seed=0), tester.inputs()
-        cls = PERSISTED.get(model_type)
-        assert isinstance(model, cls) and isinstance(model, PretrainedMixin)
-        before = tester.run(model, inputs)
-        assert model.save_pretrained(tmp_path / "ckpt") == tmp_path / "ckpt"
-
-        files = {p.name for p in (tmp_path / "ckpt").iterdir()}
-        assert files == {CONFIG_FILE, WEIGHTS_FILE, *cls.extra_parts}
-        every = list((tmp_path / "ckpt").rglob("*"))
-        assert not [p for p in every if p.suffix in PICKLE_SUFFIXES], "pickle files written"
-        raw = json.loads((tmp_path / "ckpt" / CONFIG_FILE).read_text())
-        assert raw["model_type"] == model_type and raw["format_version"] == FORMAT_VERSION
-        assert raw["model_class"] == f"{cls.__module__}:{cls.__qualname__}"
-        with safe_open(str(tmp_path / "ckpt" / WEIGHTS_FILE), framework="pt") as handle:
-            assert handle.metadata()["model_type"] == model_type
-
-        for loaded in (load_pretrained(tmp_path / "ckpt"), cls.from_pretrained(tmp_path / "ckpt")):
-            assert type(loaded) is cls and loaded.config == model.config
-            if isinstance(loaded, torch.nn.Module):
-                assert not loaded.training
-            _assert_same(before, tester.run(loaded, inputs))  # bit-identical
-
-        other = tester.run(tester.build(seed=1), inputs)  # the comparison is not vacuous
-        assert any(not np.allclose(as_numpy(before[k]), as_numpy(other[k])) for k in before)
+        check_round_trip(_tester(model_type, workdir), tmp_path)
 
     def test_output_shapes(self, model_type: str, workdir: Path) -> None:
-        tester = _tester(model_type, workdir)
-        outputs = tester.run(tester.build(), tester.inputs())
-        shapes = {name: tuple(value.shape) for name, value in outputs.items()}
-        assert shapes == tester.expected_shapes()
-        assert not any(np.isnan(as_numpy(v)).any() for v in outputs.values())
+        check_output_shapes(_tester(model_type, workdir))
 
     def test_hidden_inputs_do_not_matter(self, model_type: str, workdir: Path) -> None:
-        tester = _tester(model_type, workdir)
-        inputs = tester.inputs()
-        changed = tester.perturb_hidden(inputs)
-        if changed is None:
+        if not check_hidden_inputs(_tester(model_type, workdir)):
             pytest.skip(f"{model_type} masks no frames")
-        model = tester.build()
-        a, b = tester.run(model, inputs), tester.run(model, changed)
-        _assert_same(tester.visible(a, inputs), tester.visible(b, changed), atol=1e-5)
 
 
 def _persisted_classes_in_package() -> dict[str, str]:
