@@ -1,5 +1,5 @@
-"""``videoqa extract`` (frame features into a store) and ``videoqa encoder-train`` (the
-small CNN frame encoder, from scratch on a synthetic benchmark)."""
+"""``videoqa extract``: frame features into a store (the small CNN frame encoder it can
+use, ``--encoder cnn:DIR``, is trained by ``videoqa train --recipe frame-encoder``)."""
 
 from __future__ import annotations
 
@@ -127,51 +127,6 @@ def _summary(report) -> None:  # noqa: ANN001 - ExtractReport, imported lazily
         stderr.print(f"  ... {len(report.failed) - 10} more in {report.out}/errors.jsonl")
 
 
-def encoder_train_command(
-    synthetic: Path = typer.Option(
-        ..., "--synthetic", help="`videoqa synth` folder (with videos)."
-    ),
-    out: Path = typer.Option(..., "--out", help="Folder for the trained encoder."),
-    epochs: int = typer.Option(6, "--epochs", help="Passes over the training frames."),
-    frames_per_video: int = typer.Option(4, "--frames-per-video", help="Frames drawn per video."),
-    image_size: int = typer.Option(112, "--image-size", help="Input side in pixels (x16)."),
-    max_videos: int | None = typer.Option(None, "--max-videos", help="Cap per split."),
-    seed: int = typer.Option(0, "--seed", help="Seed (same seed, same weights)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
-) -> None:
-    """Train the small CNN frame encoder from scratch on a synthetic benchmark's scene graphs."""
-    from pydantic import ValidationError
-
-    from videoqa.encoders.cnn import CNNConfig
-    from videoqa.encoders.cnn_train import CNNTrainConfig, train_cnn_encoder
-
-    try:
-        cfg = CNNTrainConfig(
-            model=CNNConfig(image_size=image_size),
-            epochs=epochs,
-            frames_per_video=frames_per_video,
-            max_videos=max_videos,
-            seed=seed,
-        )
-    except ValidationError as err:
-        stderr.print(f"[bold red]error:[/] {err.errors()[0]['msg']}", highlight=False)
-        raise typer.Exit(code=2) from None
-
-    def log(epoch: int, loss: float) -> None:
-        if not as_json:
-            stderr.print(f"epoch {epoch}/{epochs}: loss {loss:.4f}", highlight=False)
-
-    with user_errors():
-        report = train_cnn_encoder(synthetic, out, cfg, progress=log)
-    if as_json:
-        print_json(report)
-        return
-    stderr.print(f"saved to {out} ({report.seconds:.0f} s); use --encoder cnn:{out}")
-    for name, value in report.val.items():
-        stderr.print(f"  val {name}: {value:.3f} (constant predictor {report.chance[name]:.3f})")
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``extract`` and ``encoder-train`` to the ``videoqa`` app."""
+    """Add ``extract`` to the ``videoqa`` app."""
     app.command("extract")(extract_command)
-    app.command("encoder-train")(encoder_train_command)

@@ -1,9 +1,9 @@
-"""``videoqa teach`` and ``videoqa teacher-train``: SpARC's image-QA teacher (§3.1).
+"""``videoqa teach``: SpARC's image-QA teacher (§3.1) over a split.
 
-``teacher-train`` trains the feature teacher on a synthetic benchmark's frame questions;
 ``teach`` runs a teacher once over every (video, question) of a split and stores the
 per-frame answer probabilities, aligned with a feature store's sampled frames, in a
-teacher store (:mod:`videoqa.features.teacher_store`).
+teacher store (:mod:`videoqa.features.teacher_store`). The feature teacher itself is
+trained by ``videoqa train --recipe teacher`` (:mod:`videoqa.recipes.teacher`).
 """
 
 from __future__ import annotations
@@ -239,52 +239,6 @@ def _print_summary(summary: TeachSummary, as_json: bool) -> None:
         stderr.print(f"skipped: {line}", highlight=False)
 
 
-def teacher_train_command(
-    synthetic: Path = typer.Option(..., "--synthetic", help="Synthetic benchmark folder."),
-    features: Path = typer.Option(..., "--features", help="Feature store of its videos."),
-    out: Path = typer.Option(..., "--out", help="Output folder of the teacher."),
-    epochs: int = typer.Option(60, "--epochs", help="Most epochs."),
-    patience: int = typer.Option(10, "--patience", help="Early-stopping patience (epochs)."),
-    hidden_size: int = typer.Option(128, "--hidden-size", help="Hidden size."),
-    seed: int = typer.Option(0, "--seed", help="Seed."),
-    video_questions: bool = typer.Option(
-        False, "--video-questions", help="Also train on video questions with one causal frame."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
-) -> None:
-    """Train the feature teacher on the frame-level questions of a synthetic benchmark."""
-    from pydantic import ValidationError
-
-    from videoqa.errors import UsageError
-    from videoqa.features.store import FeatureStore
-    from videoqa.models.imageqa.train import TeacherTrainConfig, train_feature_teacher
-
-    with user_errors():
-        try:
-            config = TeacherTrainConfig(
-                epochs=epochs,
-                patience=patience,
-                hidden_size=hidden_size,
-                seed=seed,
-                video_questions=video_questions,
-            )
-        except ValidationError as err:
-            first = err.errors()[0]
-            raise UsageError(f"--{first['loc'][0]}: {first['msg']}".replace("_", "-")) from None
-        report = train_feature_teacher(synthetic, FeatureStore(features), out, config)
-    if as_json:
-        print_json(report)
-        return
-    table = Table(title=f"feature teacher → {out} (best epoch {report.best_epoch})")
-    table.add_column("frame-QA val")
-    table.add_column("accuracy")
-    table.add_row("all", f"{report.val_accuracy:.3f}")
-    for qtype, acc in report.val_accuracy_by_type.items():
-        table.add_row(qtype, f"{acc:.3f}")
-    Console().print(table)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``teach`` and ``teacher-train`` to the ``videoqa`` app."""
+    """Add ``teach`` to the ``videoqa`` app."""
     app.command("teach")(teach_command)
-    app.command("teacher-train")(teacher_train_command)

@@ -6,7 +6,8 @@ maps a frame to a frame embedding ``(D,)`` and a ``G × G`` grid of patch tokens
 (CoordConv, Liu et al. 2018, "An intriguing failing of convolutional neural networks and
 the CoordConv solution", §3) and the frame embedding is a linear map of the *flattened*
 grid, so both outputs keep where things are, which spatial-relation and motion questions
-need. Training targets: :mod:`videoqa.encoders.cnn_train`.
+need. Training: probe heads and targets in :mod:`videoqa.encoders.cnn_probes`, the
+``frame-encoder`` recipe (:mod:`videoqa.recipes.frame_encoder`).
 
 Architecture (input ``S × S``, ``S`` divisible by 16): four stride-2 3×3 convolutions
 with batch norm and ReLU (the last two followed by a stride-1 3×3 convolution), giving

@@ -200,7 +200,7 @@ def load_frame_encoder(
     """Load a frame encoder from a CLI spec.
 
     Args:
-        spec: ``cnn:<dir>`` for a trained CNN (:mod:`videoqa.encoders.cnn_train`), else
+        spec: ``cnn:<dir>`` for a trained CNN (``videoqa train --recipe frame-encoder``), else
             anything :func:`videoqa.encoders.loading.load_encoder` takes (``tiny``,
             ``tiny-siglip``, a hub id in the local cache, a checkpoint directory).
         patches: also produce patch tokens.

@@ -19,8 +19,11 @@ from videoqa.training.recipe import RECIPES, Recipe
 #: Modules defining recipes; importing one registers its recipes.
 RECIPE_MODULES: tuple[str, ...] = (
     "videoqa.recipes.backbone",
+    "videoqa.recipes.teacher",
+    "videoqa.recipes.frame_encoder",
     "videoqa.recipes.localizer",
     "videoqa.recipes.sgvlm",
+    "videoqa.recipes.scene_graph",
 )
 
 CONFIGS_ROOT = Path(__file__).resolve().parents[1] / "configs"

@@ -1,5 +1,5 @@
-"""Feature teacher: shapes, batching, checkpoints, overfitting, and training on a tiny
-synthetic benchmark."""
+"""Feature teacher: shapes, batching, checkpoints, overfitting, and its frame-QA dataset
+and accuracy (training itself: ``tests/recipes/test_teacher.py``)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from videoqa.models.imageqa.feature import (
     FeatureTeacherConfig,
     FeatureTeacherModel,
 )
-from videoqa.models.imageqa.train import (
-    TeacherTrainConfig,
-    build_examples,
+from videoqa.models.imageqa.frame_qa import (
+    FrameQADataset,
+    FrameQAExamples,
+    frame_qa_accuracy,
     nearest_frame,
-    train_feature_teacher,
 )
 from videoqa.models.text import WordTokenizer
 
@@ -124,42 +124,33 @@ def test_overfits_a_tiny_set():
 def test_nearest_frame_picks_the_closest_stored_frame(fake_store):
     feats = fake_store.get(fake_store.ids()[0])
     assert feats.frame_indices.tolist() == [0, 5, 9, 14, 18, 23]
-    assert [nearest_frame(feats, f) for f in (0, 2, 3, 7, 12, 22, 40)] == [0, 0, 1, 1, 3, 5, 5]
+    got = [nearest_frame(feats.frame_indices, f) for f in (0, 2, 3, 7, 12, 22, 40)]
+    assert got == [0, 0, 1, 1, 3, 5, 5]
 
 
-def test_build_examples_gathers_the_right_rows(tiny_bench, fake_store):
-    from videoqa.data import load_dataset
-
-    samples = list(load_dataset("synthetic", tiny_bench, split="train", frame_qa=True).samples)
-    frame_of = {s.qid: int(s.extras["frame"]) for s in samples}
-    examples, skipped = build_examples(samples, fake_store, frame_of)
-    assert skipped == 0 and len(examples) == len(samples)
-    s = samples[-1]
-    feats = fake_store.get(s.video_id)
-    t = nearest_frame(feats, s.extras["frame"])
-    np.testing.assert_array_equal(examples.vectors[-1], feats.frames[t])
-    np.testing.assert_array_equal(examples.patches[-1], feats.patches[t])
-    assert examples.answers[-1] == s.answer and examples.qtypes[-1] == s.qtype
-
-
-def test_train_feature_teacher_saves_a_loadable_teacher(tmp_path, tiny_bench, fake_store):
-    config = TeacherTrainConfig(hidden_size=16, epochs=4, patience=2, batch_size=8)
-    report = train_feature_teacher(tiny_bench, fake_store, tmp_path / "t", config)
-    assert (report.train_examples, report.val_examples, report.extra_examples) == (23, 7, 0)
-    assert report.skipped == 0
-    assert 1 <= report.best_epoch <= report.epochs_run <= 4
-    assert report.val_accuracy == report.history[report.best_epoch - 1].val_accuracy
-    assert report.val_accuracy == max(h.val_accuracy for h in report.history)
-    assert set(report.val_accuracy_by_type) <= {"FA", "FC", "FE", "FR"}
-    saved = json.loads((tmp_path / "t" / "report.json").read_text())
-    assert saved["val_accuracy"] == report.val_accuracy
-    teacher = FeatureTeacher.from_pretrained(tmp_path / "t")
-    assert teacher.config.num_patches == P and teacher.config.hidden_size == 16
-    # same seed, same result
-    again = train_feature_teacher(tiny_bench, fake_store, tmp_path / "t2", config)
-    assert again.history == report.history
-    with_video = train_feature_teacher(
-        tiny_bench, fake_store, tmp_path / "t3",
-        config.model_copy(update={"video_questions": True, "epochs": 1}),
+def test_frame_qa_dataset_batches_and_accuracy():
+    teacher = _teacher(patches=True)
+    frames = _frames(5, seed=4)
+    examples = FrameQAExamples(
+        vectors=frames.vectors, patches=frames.patches,
+        questions=["what color is the cube"] * 3 + ["how many balls"] * 2,
+        candidates=[["red", "blue", "green"]] * 3 + [["1", "2", "3", "red"]] * 2,
+        answers=np.array([0, 1, 2, 3, 0]), qtypes=["FA", "FA", "FA", "FC", "FC"],
     )  # fmt: skip
-    assert with_video.extra_examples > 0 and with_video.train_examples == 23
+    data = FrameQADataset(examples, teacher)
+    batch = data.collate([4, 0])
+    assert batch.vectors.shape == (2, 8) and batch.patches.shape == (2, P, DP)
+    assert batch.candidates.shape[:2] == (2, 4) and batch.answers.tolist() == [0, 0]
+    assert not batch.candidates_mask[1, 3].any()  # the 3-candidate row is padded to 4
+    logits = teacher.model(*batch.inputs())
+    assert torch.isinf(logits[1, 3]) and torch.isfinite(logits[0]).all()
+    probs = teacher.answer_probs_many(
+        [FrameFeatures(frames.vectors[i : i + 1], frames.patches[i : i + 1]) for i in range(5)],
+        examples.questions, examples.candidates,
+    )  # fmt: skip
+    hits = [p[0].argmax() == a for p, a in zip(probs, examples.answers, strict=True)]
+    scores = frame_qa_accuracy(teacher.model, data, batch_size=2)
+    assert scores["all"] == pytest.approx(np.mean(hits))
+    assert scores["FA"] == pytest.approx(np.mean(hits[:3]))
+    assert scores["FC"] == pytest.approx(np.mean(hits[3:]))
+    assert list(scores) == ["all", "FA", "FC"]

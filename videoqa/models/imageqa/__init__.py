@@ -5,7 +5,8 @@
   videos (decoded frames).
 - :class:`~videoqa.models.imageqa.feature.FeatureTeacher`: a small model over stored
   frame features, trained on the synthetic benchmark's frame questions
-  (:func:`~videoqa.models.imageqa.train.train_feature_teacher`).
+  (``videoqa train --recipe teacher``; data and accuracy in
+  :mod:`~videoqa.models.imageqa.frame_qa`).
 
 :func:`load_teacher` builds one from a spec string (``feature:<dir>`` or
 ``blip:<hub id or dir>``). ``torch``/``transformers`` are imported only when a teacher is
