@@ -66,6 +66,24 @@ def test_ground_truth_clips():
         localizer_ground_truth(_sample("q", None), TIMES16, 4.0, 0.25)
 
 
+def test_ground_truth_of_several_moments():
+    from videoqa.data.grounding import GroundingExample
+
+    example = GroundingExample(
+        qid="g", video_id="v", query="q", duration=4.0, windows=((0.0, 0.5), (3.0, 3.25))
+    )
+    gt = localizer_ground_truth(example, TIMES16, 4.0, 0.25)
+    assert gt.relevant_windows == [(0.0, 0.5), (3.0, 3.25)]
+    assert gt.relevant_clip_ids == [0, 1, 12]
+    perfect = [
+        LocalizerPrediction("g", [MomentWindow(0.0, 0.5, 0.9), MomentWindow(3.0, 3.25, 0.8)],
+                            np.isin(np.arange(16), [0, 1, 12]).astype(float), TIMES16, 4.0)
+    ]  # fmt: skip
+    brief = score_localizer(perfect, [example], 0.25).brief
+    assert brief["MR-full-mAP"] == pytest.approx(100.0)
+    assert brief["HL-min-VeryGood-Hit1"] == pytest.approx(100.0)
+
+
 def test_perfect_and_trivial_scores():
     samples = [_sample("a", (1.0, 2.0)), _sample("b", (0.5, 0.75))]
     fg_a = ((TIMES16 > 1.0) & (TIMES16 < 2.0)).astype(float)  # clips 4..7

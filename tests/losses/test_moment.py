@@ -48,6 +48,24 @@ def test_targets_nearest_real_frame_is_foreground():
     assert t.foreground.tolist() == [[False, True, False, False]]
 
 
+def test_targets_several_moments_per_query():
+    # QVHighlights-style: two moments for query 0 (second padded with NaN for query 1)
+    windows = torch.tensor(
+        [[[0.0, 0.2], [0.7, 0.9]], [[0.3, 0.6], [math.nan, math.nan]]], dtype=torch.float32
+    )
+    t = moment_targets(windows, TIMES.expand(2, 4), ALL.expand(2, 4), 0.25)
+    assert t.foreground.tolist() == [[True, False, True, True], [False, True, True, False]]
+    # each foreground frame regresses its own moment: frame 0 -> [0, .2], 2 and 3 -> [.7, .9]
+    torch.testing.assert_close(t.offsets[0, 0], torch.tensor([0.125, 0.075]))
+    torch.testing.assert_close(t.offsets[0, 2], torch.tensor([0.0, 0.275]))
+    torch.testing.assert_close(t.offsets[0, 3], torch.tensor([0.175, 0.025]))
+    single = moment_targets(torch.tensor([[0.3, 0.6]]), TIMES, ALL, 0.25)
+    assert t.foreground[1].tolist() == single.foreground[0].tolist()
+    torch.testing.assert_close(t.offsets[1], single.offsets[0])
+    with pytest.raises(UsageError, match="at least one moment"):
+        moment_targets(torch.full((1, 1, 2), math.nan), TIMES, ALL, 0.25)
+
+
 def test_targets_errors():
     with pytest.raises(UsageError):
         moment_targets(torch.tensor([[0.5, 0.4]]), TIMES, ALL, 0.25)

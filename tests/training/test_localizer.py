@@ -1,34 +1,35 @@
-"""Stage-2 localizer pretraining on a tiny synthetic benchmark with oracle features."""
+"""The ``localizer`` recipe (SGVLM stage 2) on the shared loop: a tiny synthetic benchmark
+with oracle features, and the real QVHighlights annotation file with stand-in features."""
 
 from __future__ import annotations
 
 import json
+import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from typer.testing import CliRunner
 
 from videoqa.data import load_dataset
+from videoqa.data.grounding import GroundingExample, grounding_examples
 from videoqa.errors import DataFormatError, UsageError
 from videoqa.features.store import FeatureStore
 from videoqa.models.sgvlm.llm import train_word_tokenizer
 from videoqa.models.sgvlm.localizer import FrameLocalizer
+from videoqa.recipes.localizer import LocalizerRecipe, LocalizerRecipeConfig
 from videoqa.synth.config import SynthConfig
 from videoqa.synth.features import write_scene_graph_store
 from videoqa.synth.generate import generate_dataset
-from videoqa.training.localizer import (
-    LocalizerModelSettings,
-    LocalizerTrainSettings,
-    clip_length_of,
-    load_split_data,
-    make_batch,
-    train_localizer,
-)
+from videoqa.training import Interrupted, TrainingLoop
+from videoqa.training.localizer_data import build_localizer_data, clip_length_of, make_batch
+from videoqa.training.logs import read_metrics
 
-SMALL = LocalizerModelSettings(hidden_size=16, num_heads=2, num_layers=1, temporal_layers=1)
+SMALL = {"hidden_size": 16, "num_heads": 2, "num_layers": 1, "temporal_layers": 1}
 
 
 @pytest.fixture(autouse=True)
@@ -40,28 +41,41 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> tuple[Path, Path]:
+def bench(tmp_path_factory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("locbench")
     generate_dataset(root / "bench", SynthConfig(videos=8, seed=1, frames=24, size=48, fps=8.0),
                      workers=1, write_videos=False)  # fmt: skip
     write_scene_graph_store(root / "bench", root / "feats", frames=6, splits=("train", "val"))
-    return root / "bench", root / "feats"
-
-
-@pytest.fixture(scope="module")
-def tokenizer(bench):
     texts = [
         s.question
         for sp in ("train", "val")
-        for s in load_dataset("synthetic", bench[0], split=sp).samples
+        for s in load_dataset("synthetic", root / "bench", split=sp).samples
     ]
-    return train_word_tokenizer(texts)
+    train_word_tokenizer(texts).save_pretrained(root / "tok")
+    return root / "bench", root / "feats", root / "tok"
 
 
-def _settings(bench, out: Path, **kw) -> LocalizerTrainSettings:
-    base = dict(benchmark=bench[0], features=bench[1], output_dir=out, model=SMALL, epochs=2,
-                batch_size=16, warmup_steps=2)  # fmt: skip
-    return LocalizerTrainSettings(**{**base, **kw})
+def _raw(bench, out: Path, **kw) -> dict:
+    raw = {
+        "recipe": "localizer",
+        "data": {"benchmark_dir": str(bench[0]), "features_dir": str(bench[1])},
+        "model": {"tokenizer": str(bench[2]), **SMALL},
+        "epochs": 2,
+        "batch_size": 16,
+        "scheduler": {"warmup_steps": 2},
+        "logging": {"log_every": 1, "progress": False},
+        "output_dir": str(out),
+        "cpu": True,
+    }
+    raw.update(kw)
+    return raw
+
+
+def _recipe(bench, out: Path, **kw) -> LocalizerRecipe:
+    graphs = kw.pop("scene_graphs", None)
+    features = kw.pop("features", None)
+    cfg = LocalizerRecipeConfig.model_validate(_raw(bench, out, **kw))
+    return LocalizerRecipe(cfg, features=features, scene_graphs=graphs)
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,7 @@ class _FakeSceneGraphStore:
 
     def get(self, video_id: str) -> _FakeGraphs:
         index = self.features.get(video_id).frame_indices
-        rng = np.random.default_rng(abs(hash(video_id)) % 2**32)
+        rng = np.random.default_rng(zlib.crc32(video_id.encode()))
         t = len(index)
         return _FakeGraphs(
             tokens=rng.random((t, self.k, self.dim), dtype=np.float32),
@@ -88,70 +102,157 @@ class _FakeSceneGraphStore:
         )
 
 
-def test_data_batches(bench, tokenizer, tmp_path):
-    settings = _settings(bench, tmp_path)
-    data = load_split_data(settings, "train", tokenizer, FeatureStore(bench[1]), None)
-    assert data.frames.shape[1:] == (6, 250) and clip_length_of(data) == pytest.approx(0.5)
+def _strip(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def test_examples_and_batches(bench, tmp_path):
+    recipe = _recipe(bench, tmp_path)
+    split = load_dataset("synthetic", bench[0], split="train")
+    examples = recipe.examples("train")
+    with_interval = [s for s in split.samples if s.interval is not None]
+    assert [e.qid for e in examples] == [s.qid for s in with_interval]
+    first = examples[0]
+    assert first.windows == (tuple(with_interval[0].interval),)
+    assert first.duration == split.videos[first.video_id].duration
+    data = recipe.data.train
+    assert data.frames.shape[1:] == (6, 250) and bool(data.frame_mask.all())
+    assert clip_length_of(data) == pytest.approx(0.5) and recipe.clip_length == pytest.approx(0.5)
     batch = make_batch(data, torch.tensor([0, 1, 2]))
     assert batch.question_ids.shape[1] == int(batch.question_mask.sum(1).max())
-    first = data.samples[0]
     assert batch.qids[0] == first.qid
-    assert batch.intervals[0].tolist() == pytest.approx(list(first.interval))
+    assert batch.windows[0, 0].tolist() == pytest.approx(list(first.windows[0]))
+    features = FeatureStore(bench[1])
     with pytest.raises(DataFormatError):  # scene graphs of other frames
-        load_split_data(settings, "val", tokenizer, FeatureStore(bench[1]),
-                        _FakeSceneGraphStore(FeatureStore(bench[1]), shift=1))  # fmt: skip
+        build_localizer_data(examples, features, recipe.tokenizer, 40,
+                             _FakeSceneGraphStore(features, shift=1))  # fmt: skip
 
 
-def test_train_evaluate_keep_best_and_resume(bench, tokenizer, tmp_path):
+def test_train_evaluate_keep_best_and_extend(bench, tmp_path):
     out = tmp_path / "run"
-    result = train_localizer(_settings(bench, out), tokenizer)
-    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records] == [0, 1] and result.epochs_run == 2
-    best = max(records, key=lambda r: r["val"]["MR-full-mAP"])
+    result = TrainingLoop(_recipe(bench, out)).fit()
+    records = read_metrics(out / "metrics.jsonl")
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [0, 1]
+    assert result.monitor == "val_MR-full-mAP"
+    best = max(epochs, key=lambda r: r["val_MR-full-mAP"])
     assert result.best_epoch == best["epoch"]
-    assert result.best_metrics["MR-full-mAP"] == best["val"]["MR-full-mAP"]
-    assert all(0 <= r["val"]["HL-min-VeryGood-mAP"] <= 100 for r in records)
-    model = FrameLocalizer.from_pretrained(result.best_dir)
+    assert result.best_value == best["val_MR-full-mAP"]
+    assert all(0 <= r["val_HL-min-VeryGood-mAP"] <= 100 for r in epochs)
+    assert set(epochs[0]["train_losses"]) == {"loss", "foreground", "l1", "iou", "intra", "inter"}
+    steps = [r for r in records if r["kind"] == "step"]
+    assert steps and all(r["losses"]["loss"] > 0 for r in steps)
+    model = FrameLocalizer.from_pretrained(out / "checkpoints" / "best")
     assert model.config.sg_dim is None and model.config.hidden_size == 16
-    with pytest.raises(UsageError):  # the folder holds a run
-        train_localizer(_settings(bench, out), tokenizer)
-    again = train_localizer(_settings(bench, out, epochs=3), tokenizer, resume=True)
-    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records] == [0, 1, 2] and again.epochs_run == 1
-    assert records[2]["step"] > records[1]["step"]
-    assert not (out / "last.tmp").exists() and (out / "last" / "state.pt").is_file()
+    with pytest.raises(UsageError, match="already holds a run"):
+        TrainingLoop(_recipe(bench, out)).fit()
+    TrainingLoop(_recipe(bench, out, epochs=3)).fit(resume=True)
+    records = read_metrics(out / "metrics.jsonl")
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [0, 1, 2]
+    assert epochs[2]["step"] > epochs[1]["step"]
+    assert (out / "checkpoints" / "last" / "state.pt").is_file()
+    assert not (out / "checkpoints" / "last.tmp").exists()
 
 
-def test_train_with_scene_graph_tokens(bench, tokenizer, tmp_path):
+def test_interrupted_then_resumed_repeats_the_uninterrupted_run(bench, tmp_path):
+    TrainingLoop(_recipe(bench, tmp_path / "full")).fit()
+    expected = _strip(read_metrics(tmp_path / "full" / "metrics.jsonl"))
+    raw = {"checkpoint": {"every_n_steps": 1}}
+    with pytest.raises(Interrupted):
+        TrainingLoop(_recipe(bench, tmp_path / "cut", **raw)).fit(stop_after_steps=3)
+    TrainingLoop(_recipe(bench, tmp_path / "cut", **raw)).fit(resume=True)
+    assert _strip(read_metrics(tmp_path / "cut" / "metrics.jsonl")) == expected
+
+
+def test_train_with_scene_graph_tokens(bench, tmp_path):
     graphs = _FakeSceneGraphStore(FeatureStore(bench[1]))
-    result = train_localizer(
-        _settings(bench, tmp_path / "sg", epochs=1), tokenizer, scene_graphs=graphs
-    )
-    model = FrameLocalizer.from_pretrained(result.best_dir)
+    out = tmp_path / "sg"
+    TrainingLoop(_recipe(bench, out, epochs=1, scene_graphs=graphs)).fit()
+    model = FrameLocalizer.from_pretrained(out / "checkpoints" / "best")
     assert model.config.sg_dim == 53 and model.config.max_sg_tokens == 3
 
 
-def test_cli_localizer_train(bench, tokenizer, tmp_path):
+def test_cli_train_recipe_localizer(bench, tmp_path):
     from videoqa.cli.main import app
 
-    tokenizer.save_pretrained(tmp_path / "tok")
-    args = ["localizer-train", "--benchmark", str(bench[0]), "--features", str(bench[1]),
-            "--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "cli"), "--epochs", "1",
-            "--hidden-size", "16", "--batch-size", "16", "--threads", "1"]  # fmt: skip
+    cfg = tmp_path / "loc.yaml"
+    cfg.write_text(yaml.safe_dump(_raw(bench, tmp_path / "unused", epochs=1)), encoding="utf-8")
+    args = ["train", "--recipe", "localizer", "--config", str(cfg), "--out", str(tmp_path / "cli")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "MR-full-R1@0.5" in result.output
-    assert (tmp_path / "cli" / "best" / "model.safetensors").is_file()
+    assert "val_MR-full-mAP" in result.output
+    assert (tmp_path / "cli" / "checkpoints" / "best" / "model.safetensors").is_file()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "already holds a run" in again.output
 
 
-def test_cli_refuses_an_existing_run_without_resume(bench, tokenizer, tmp_path):
-    from videoqa.cli.main import app
+# ---- real QVHighlights annotations (../shared/data), stand-in features ----------------
+@dataclass(frozen=True)
+class _Features:
+    frames: np.ndarray
+    times: np.ndarray
+    frame_indices: np.ndarray
 
-    tokenizer.save_pretrained(tmp_path / "tok")
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "metrics.jsonl").write_text("")
-    args = ["localizer-train", "--benchmark", str(bench[0]), "--features", str(bench[1]),
-            "--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "run")]  # fmt: skip
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2
-    assert "already holds a run" in result.output
+
+class _StandInFeatures:
+    """One random 8-d feature per 2-second QVHighlights clip (``ceil(duration / 2)``
+    frames at the clip centres), seeded by the video id."""
+
+    def __init__(self, durations: dict[str, float]) -> None:
+        self.durations = durations
+
+    def get(self, video_id: str) -> _Features:
+        t = math.ceil(self.durations[video_id] / 2)
+        rng = np.random.default_rng(zlib.crc32(video_id.encode()))
+        return _Features(
+            rng.standard_normal((t, 8)).astype(np.float32),
+            2.0 * np.arange(t) + 1.0,
+            np.arange(t),
+        )
+
+
+def test_qvhighlights_annotations_train_the_localizer(shared_data, tmp_path):
+    path = shared_data / "qvhighlights" / "highlight_val_release.jsonl"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    bench = load_dataset("qvhighlights", path, split="val")
+    examples = grounding_examples(bench)
+    labelled = [s for s in bench.samples if s.relevant_windows]
+    assert len(examples) == len(labelled) > 1000
+    assert any(len(e.windows) > 1 for e in examples)  # several moments per query
+    assert all(isinstance(e, GroundingExample) and e.duration > 0 for e in examples)
+
+    durations = {s.vid: s.duration for s in bench.samples}
+    tok = tmp_path / "tok"
+    train_word_tokenizer([s.query for s in bench.samples]).save_pretrained(tok)
+    raw = {
+        "data": {
+            "dataset": "qvhighlights",
+            "benchmark_dir": str(shared_data / "qvhighlights" / "highlight_{split}_release.jsonl"),
+            "features_dir": "stand-in",
+            "train_split": "val",
+            "val_split": "val",
+            "limit": 48,
+        },
+        "model": {"tokenizer": str(tok), **SMALL},
+        "epochs": 1,
+        "localizer": {"clip_length": 2.0},
+    }
+    cfg = LocalizerRecipeConfig.model_validate({**_raw(("x", "x", "x"), tmp_path / "run"), **raw})
+    recipe = LocalizerRecipe(cfg, features=_StandInFeatures(durations))
+    data = recipe.data.train
+    assert len(data) == 48 and [e.qid for e in data.examples] == [e.qid for e in examples[:48]]
+    clips = [math.ceil(durations[v] / 2) for v in sorted({e.video_id for e in data.examples})]
+    assert data.frame_mask.sum(1).tolist() == clips  # one frame per 2-second clip, padded
+    assert data.frames.shape[1] == max(clips) == 75  # 150 s videos: 75 clips
+    width = max(len(e.windows) for e in data.examples)
+    assert data.windows.shape == (48, width, 2)
+    e = data.examples[0]
+    got = data.windows[0, : len(e.windows)].flatten().tolist()
+    assert got == pytest.approx([x for w in e.windows for x in w])
+    result = TrainingLoop(recipe).fit()
+    record = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "epoch"]
+    assert 0 <= record[0]["val_MR-full-R1@0.5"] <= 100 and result.steps == 3
+    saved = json.loads((tmp_path / "run" / "checkpoints" / "best" / "config.json").read_text())
+    assert saved["frame_dim"] == 8 and saved["sg_dim"] is None

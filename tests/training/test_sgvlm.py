@@ -1,6 +1,6 @@
-"""SGVLM stage 3 on a tiny annotation-only synthetic benchmark with oracle features:
-the run writes its results, learns, resumes exactly, and refuses misaligned scene
-graphs."""
+"""The ``sgvlm`` recipe (SGVLM stage 3) on the shared loop, on a tiny annotation-only
+synthetic benchmark with oracle features: the run writes its results, learns, resumes
+exactly, keeps a best checkpoint ``ask`` can load, and refuses misaligned scene graphs."""
 
 from __future__ import annotations
 
@@ -10,17 +10,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from videoqa.errors import DataFormatError, UsageError
+from videoqa.eval.sgvlm import evaluate_split
 from videoqa.features.store import FeatureStore
 from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm
+from videoqa.models.sgvlm.modeling import SGVLM
+from videoqa.recipes.sgvlm import SGVLMRecipe, SGVLMRecipeConfig
 from videoqa.synth.config import SynthConfig
 from videoqa.synth.features import write_scene_graph_store
 from videoqa.synth.generate import generate_dataset
-from videoqa.training.sgvlm import SGVLMTrainConfig, build_run, train_sgvlm
+from videoqa.training import Interrupted, TrainingLoop
+from videoqa.training.logs import read_metrics
 from videoqa.training.sgvlm_data import SGVLMData
 
 SMALL = dict(hidden_size=16, num_heads=2, num_layers=1)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -44,60 +57,96 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return root / "bench", root / "feat", root / "llm"
 
 
-def _config(bench, out: Path, epochs: int = 2, quick: bool = False, **model) -> SGVLMTrainConfig:
+def _config(
+    bench, out: Path, epochs: int = 2, quick: bool = False, every: int = 0, **model
+) -> SGVLMRecipeConfig:
     bench_dir, feat, llm = bench
-    data = {"benchmark_dir": bench_dir, "features_dir": feat, "limit": 40}
+    data = {"benchmark_dir": str(bench_dir), "features_dir": str(feat), "limit": 40}
     if quick:
         data.update(limit=24, test_splits=[])
-    return SGVLMTrainConfig.model_validate(
+    return SGVLMRecipeConfig.model_validate(
         {
+            "recipe": "sgvlm",
             "data": data,
-            "open_ended": not quick,
-            "llm": str(llm),
+            "sgvlm": {"open_ended": not quick},
             "model": {
-                "use_scene_graph": False,
-                "num_selected_frames": 3,
-                "localizer": {**SMALL, "temporal_layers": 1},
-                "qformer": {**SMALL, "intermediate_size": 32, "num_queries": 4},
-                **model,
+                "llm": str(llm),
+                "config": {
+                    "use_scene_graph": False,
+                    "num_selected_frames": 3,
+                    "localizer": {**SMALL, "temporal_layers": 1},
+                    "qformer": {**SMALL, "intermediate_size": 32, "num_queries": 4},
+                    **model,
+                },
             },
-            "optim": {"epochs": epochs, "batch_size": 8, "lr": 3e-3},
-            "output_dir": out,
+            "epochs": epochs,
+            "batch_size": 8,
+            "optim": {"lr": 3e-3},
+            "output_dir": str(out),
             "eval_batch_size": 16,
-            "log_every": 1,
+            "logging": {"log_every": 1, "progress": False},
+            "checkpoint": {"every_n_steps": every},
+            "cpu": True,
         }
     )
 
 
+def _fit(cfg: SGVLMRecipeConfig, **kw):
+    return TrainingLoop(SGVLMRecipe(cfg)).fit(**kw)
+
+
 def test_run_writes_results_and_the_loss_falls(bench, tmp_path: Path) -> None:
-    result = train_sgvlm(_config(bench, tmp_path / "run", epochs=3))
-    test = result["tests"]["test"]
+    out = tmp_path / "run"
+    result = _fit(_config(bench, out, epochs=3))
+    test = result.tests["test"]
     assert 0 <= test["accuracy"] <= 100 and set(test["by_group"]) <= {"D", "R", "T", "C"}
     assert set(test["open_ended"]["all"]) == {"accuracy", "wups0", "wups9"}
     assert "MR-full-R1@0.5" in test["localizer"]
-    steps = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    losses = [s["lm"] for s in steps if s["kind"] == "step"]
+    records = read_metrics(out / "metrics.jsonl")
+    steps = [r for r in records if r["kind"] == "step"]
+    assert all(set(r["losses"]) == {"loss", "lm", "localizer", "mc"} for r in steps)
+    losses = [s["losses"]["lm"] for s in steps]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
-    assert (tmp_path / "run" / "predictions" / "test.oe.jsonl").is_file()
-    text = (tmp_path / "run" / "results.json").read_text()
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [0, 1, 2]
+    assert all(set(r["val_by_group"]) <= {"D", "R", "T", "C"} for r in epochs)
+    assert result.best_value == max(r["val_accuracy"] for r in epochs)
+    assert (out / "predictions" / "test.oe.jsonl").is_file()
+    assert (out / "predictions" / "test.mc.jsonl").is_file()
+    text = (out / "results.json").read_text()
     json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
-    assert not (tmp_path / "run" / "checkpoints" / "last" / "model").exists()
-    assert (tmp_path / "run" / "checkpoints" / "best" / "config.json").is_file()
+    # best = SGVLM.save_pretrained (what `ask --model sgvlm:DIR` loads); last = resumable
+    best = out / "checkpoints" / "best"
+    assert {p.name for p in best.iterdir()} >= {"config.json", "model.safetensors", "llm"}
+    last = out / "checkpoints" / "last"
+    assert {p.name for p in last.iterdir()} == {"weights.safetensors", "state.pt", "config.yaml"}
+    # the test scores are those of the shipped checkpoint
+    cfg = _config(bench, out)
+    recipe = SGVLMRecipe(cfg)
+    _, splits = recipe.build()
+    again = evaluate_split(
+        SGVLM.from_pretrained(best), splits["test"], "synthetic", 16, open_ended=False
+    )
+    assert again.accuracy == pytest.approx(test["accuracy"])
 
 
 def test_resume_repeats_the_uninterrupted_run(bench, tmp_path: Path) -> None:
-    train_sgvlm(_config(bench, tmp_path / "full", quick=True))
-    assert train_sgvlm(_config(bench, tmp_path / "cut", quick=True), stop_after=1) is None
-    train_sgvlm(_config(bench, tmp_path / "cut", quick=True), resume=True)
-    read = lambda p: [json.loads(x) for x in (p / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
-    full, cut = read(tmp_path / "full"), read(tmp_path / "cut")
-    assert len(full) == len(cut)
-    for a, b in zip(full, cut, strict=True):
-        assert a.get("loss", a.get("train_loss")) == pytest.approx(
-            b.get("loss", b.get("train_loss")), rel=1e-5
-        )
-    with pytest.raises(UsageError):
-        train_sgvlm(_config(bench, tmp_path / "full", quick=True))
+    _fit(_config(bench, tmp_path / "full", quick=True, every=2))
+    expected = [
+        {k: v for k, v in r.items() if k != "seconds"}
+        for r in read_metrics(tmp_path / "full" / "metrics.jsonl")
+    ]
+    cut = _config(bench, tmp_path / "cut", quick=True, every=2)
+    with pytest.raises(Interrupted):
+        _fit(cut, stop_after_steps=2)
+    _fit(cut, resume=True)
+    got = [
+        {k: v for k, v in r.items() if k != "seconds"}
+        for r in read_metrics(tmp_path / "cut" / "metrics.jsonl")
+    ]
+    assert got == expected
+    with pytest.raises(UsageError, match="already holds a run"):
+        _fit(_config(bench, tmp_path / "full", quick=True))
 
 
 @dataclass
@@ -120,7 +169,7 @@ class _Source:
 
 
 def test_scene_graphs_must_align_with_frames(bench, tmp_path: Path) -> None:
-    model, data = build_run(_config(bench, tmp_path / "x"))
+    model, data = SGVLMRecipe(_config(bench, tmp_path / "x")).build()
     store = FeatureStore(bench[1])
     samples = data["val"].samples
     ok = SGVLMData(samples, store, model.processor, _Source(store))
@@ -130,5 +179,5 @@ def test_scene_graphs_must_align_with_frames(bench, tmp_path: Path) -> None:
 
 
 def test_sg_model_needs_a_scene_graph_store(bench, tmp_path: Path) -> None:
-    with pytest.raises(UsageError):
-        build_run(_config(bench, tmp_path / "y", use_scene_graph=True))
+    with pytest.raises(UsageError, match="scene_graphs_dir"):
+        SGVLMRecipe(_config(bench, tmp_path / "y", use_scene_graph=True)).build()

@@ -74,18 +74,6 @@ def trim_metrics(path: Path, global_step: int, epoch: int) -> int:
     return len(kept)
 
 
-def keep_epochs(path: Path, epochs: int) -> None:
-    """Drop the JSON lines of ``path`` whose ``epoch`` is ``>= epochs`` (what a run
-    resumed at epoch ``epochs`` logs again), rewriting the file atomically."""
-    if not path.is_file():
-        return
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    kept = [ln for ln in lines if json.loads(ln)["epoch"] < epochs]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     """The records of a ``metrics.jsonl`` file, in order."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
