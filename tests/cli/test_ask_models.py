@@ -99,3 +99,42 @@ def test_eval_with_a_trained_backbone(checkpoints, sample_videos, tmp_path):
     assert "16 frames asked for" in " ".join(result.stderr.split())
     again = runner.invoke(app, [*args, "--model", spec, "-o", str(out), "--json"])
     assert again.exit_code == 0 and "0 answered, 3 already" in again.stderr
+
+
+def test_a_checkpoint_written_by_videoqa_train_answers(checkpoints, bikes_video, tmp_path):
+    """The whole path: ``videoqa train --recipe baseline`` on the tiny store, then
+    ``ask --model vgt:<run>/checkpoints/best`` on a real video."""
+    import yaml
+
+    from tests.pipelines.backbones import _samples
+    from tests.training.fakes import FakeTask, write_benchmark
+
+    rows = _samples(["bikes", "carphone_pristine"])
+    write_benchmark(FakeTask({"train": rows, "val": rows, "test": rows}, None, None), tmp_path)
+    config = {
+        "recipe": "baseline",
+        "data": {
+            "dataset": "synthetic",
+            "benchmark_dir": str(tmp_path),
+            "features_dir": str(checkpoints["store"]),
+            "test_splits": ["test"],
+            "use_patches": True,
+        },
+        "model": {"name": "vgt", "config": {"hidden_size": 32, "num_heads": 2, "clip_len": 2}},
+        "epochs": 1,
+        "batch_size": 4,
+        "cpu": True,
+    }
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    run = tmp_path / "run"
+    args = ["train", "--recipe", "baseline", "--config", str(tmp_path / "cfg.yaml")]
+    trained = runner.invoke(app, [*args, "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    best = run / "checkpoints" / "best"
+    assert (best / "preprocessing.json").is_file()
+    result = _ask(bikes_video, f"vgt:{best}", "--top-k", "3", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert sum(out["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+    assert len(out["evidence"]) == 3 and out["model"]["frame_encoder"] == "tiny"
+    assert out["pretrained"] is False

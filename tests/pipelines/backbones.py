@@ -24,7 +24,7 @@ from videoqa.models.processing import build_tokenizer
 from videoqa.training.data import QADataset
 
 FRAMES = 6
-CHOICES = ("riding a bike", "walking a dog", "driving a car")
+CHOICES = ("riding a bike", "walking a dog", "driving a car", "cooking", "swimming")
 QUESTIONS = ("what is the person doing ?", "what happens in the video ?")
 SIZES = {
     "hga": {"hidden_size": 32, "num_layers": 1},
@@ -55,6 +55,8 @@ def _samples(video_ids: list[str]) -> list[QASample]:
                     choices=CHOICES,
                     answer=(v + q) % len(CHOICES),
                     qtype="DA",
+                    interval=(0.0, 1.0),
+                    extras={"causal_frames": [0], "family": "descriptive"},
                 )
             )
     return rows

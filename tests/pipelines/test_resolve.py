@@ -104,8 +104,16 @@ def test_auto_falls_back_to_tiny_with_a_warning(bikes_video, monkeypatch):
 
 
 def test_a_backbone_is_an_answerer(checkpoints):
-    answerer = resolve(f"vgt:{checkpoints['vgt']}")
+    answerer = resolve(f"vgt:{checkpoints['vgt']}", top_k=2)
     assert isinstance(answerer, BackboneAnswerer) and isinstance(answerer, Answerer)
+    assert answerer.settings == {
+        "frame_encoder": "tiny",
+        "sampler": "uniform",
+        "frames": 6,
+        "top_k": 2,
+        "answer_top_k": 5,
+    }
+    assert json.loads(json.dumps(resolve("tiny", frames=3).settings))["frames"] == 3
 
 
 def test_unknown_options_are_usage_errors():

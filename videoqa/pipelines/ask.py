@@ -203,6 +203,12 @@ class AskPipeline:
             self._vocabulary = load_answer_vocabulary()
         return self._vocabulary
 
+    @property
+    def settings(self) -> dict[str, object]:
+        """JSON-ready options that change the answers (all of :class:`AskConfig` but the
+        batch size), e.g. for a prediction file's settings line."""
+        return self.config.model_dump(mode="json", exclude={"batch_size"})
+
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None
     ) -> AskRun:

@@ -397,6 +397,19 @@ class BackboneAnswerer:
             self._vocabulary = load_answer_vocabulary()
         return self._vocabulary
 
+    @property
+    def settings(self) -> dict[str, object]:
+        """JSON-ready options that change the answers: the checkpoint's preprocessing
+        (frame encoder, sampler, frame count) and the evidence size."""
+        meta = self.checkpoint.preprocessing
+        return {
+            "frame_encoder": meta.encoder,
+            "sampler": meta.sampler,
+            "frames": meta.frames,
+            "top_k": self.top_k,
+            "answer_top_k": self.answer_top_k,
+        }
+
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None
     ) -> AskRun:

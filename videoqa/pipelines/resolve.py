@@ -68,11 +68,16 @@ class Answerer(Protocol):
         name: what answered (recorded in results and prediction files).
         pretrained: whether real (non-random) weights produced the answer.
         warnings: what the user must be told about this model; also in every result.
+        settings: JSON-ready options that change the answers (frames, sampler, top-k,
+            frame encoder, ...), for a prediction file's settings record.
     """
 
     name: str
     pretrained: bool
     warnings: list[str]
+
+    @property
+    def settings(self) -> dict[str, object]: ...
 
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None

@@ -86,6 +86,19 @@ class SGVLMAnswerer:
         self.pretrained = encoder_has_real_weights(self.encoder)
         self.warnings = self._warnings()
 
+    @property
+    def settings(self) -> dict[str, object]:
+        """JSON-ready options that change the answers: the frame encoder, the sampler and
+        frame count of training, and the evidence size."""
+        cfg = self.model.config
+        return {
+            "frame_encoder": cfg.frame_encoder,
+            "sampler": SAMPLER,
+            "frames": cfg.num_frames,
+            "top_k": self.top_k,
+            "triplets_per_frame": self.triplets_per_frame,
+        }
+
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None
     ) -> AskRun:
