@@ -13,8 +13,10 @@ from videoqa.data.schema import Benchmark, MomentSample, QASample
 from videoqa.errors import DataFormatError
 from videoqa.eval.predictions import (
     AnswerPrediction,
+    NoUsablePredictionsError,
     PredictionFormat,
     PredictionRows,
+    PredictionsNotFoundError,
     align_predictions,
     read_moment_predictions,
     read_predictions,
@@ -56,7 +58,10 @@ def test_nextqa_official_format(tmp_path):
 
 def test_plain_mapping_with_text_and_index(tmp_path):
     text = '{"a": 2, "b": "a red car", "c": true, "d": null, "e": [1]}'
-    preds = read_predictions(_write(tmp_path, "p.json", text))
+    path = _write(tmp_path, "p.json", text)
+    with pytest.raises(NoUsablePredictionsError, match="3 of 5 records are not usable mapping"):
+        read_predictions(path)  # mostly malformed
+    preds = read_predictions(path, strict=False)
     assert preds.format is PredictionFormat.MAPPING
     assert {k: v.prediction for k, v in preds.items.items()} == {"a": 2, "b": "a red car"}
     assert preds.items["a"].answer is None
@@ -73,7 +78,7 @@ def test_json_lines_and_arrays(tmp_path):
         '{"qid": "a", "prediction": 3}\n'
         '["qid", "b"]\n'
     )
-    preds = read_predictions(_write(tmp_path, "p.jsonl", lines))
+    preds = read_predictions(_write(tmp_path, "p.jsonl", lines), strict=False)
     assert preds.format is PredictionFormat.JSON_LINES
     assert {k: (v.prediction, v.line) for k, v in preds.items.items()} == {
         "a": (1, 1),
@@ -91,18 +96,19 @@ def test_json_lines_and_arrays(tmp_path):
 
 
 def test_unreadable_prediction_files(tmp_path):
-    with pytest.raises(DataFormatError, match="broken JSON"):
+    with pytest.raises(DataFormatError, match=r"b.json:4:1: broken JSON: Expecting value"):
         read_predictions(_write(tmp_path, "b.json", '{\n  "a": 1,\n  "b": \n}'))
     broken_first = read_predictions(
         _write(tmp_path, "l.jsonl", '{"qid": "a", "predic\n{"qid": "b", "prediction": 2}\n')
     )
     assert list(broken_first.items) == ["b"] and broken_first.issues[0].line == 1
-    with pytest.raises(DataFormatError, match="no line is valid JSON"):
+    with pytest.raises(DataFormatError, match=r"d.json:2:7: broken JSON: Expecting value"):
         read_predictions(_write(tmp_path, "d.json", '{"a": 1,\n "b": }'))
     with pytest.raises(DataFormatError, match="expected a JSON object"):
         read_predictions(_write(tmp_path, "c.txt", "a,1\n"))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(PredictionsNotFoundError, match="^predictions file not found: none.json"):
         read_predictions(tmp_path / "none.json")
+    assert issubclass(PredictionsNotFoundError, FileNotFoundError)
 
 
 def test_alignment_counts(tmp_path, nextqa):
@@ -157,7 +163,9 @@ def test_qvhighlights_predictions(tmp_path):
         {"qid": 4242, "pred_relevant_windows": []},
     ]
     path = _write(tmp_path, "hl_val_submission.jsonl", "\n".join(json.dumps(r) for r in rows))
-    preds = read_moment_predictions(path)
+    with pytest.raises(NoUsablePredictionsError, match="4 of 7 records are not usable"):
+        read_moment_predictions(path)
+    preds = read_moment_predictions(path, strict=False)
     assert preds.format is PredictionFormat.QVHIGHLIGHTS
     first = preds.items["5071"]
     assert first.windows == ((118.0, 124.0, 0.9), (0.0, 2.0, 0.1))
@@ -185,7 +193,10 @@ def test_alignment_of_an_empty_file(tmp_path):
         samples=[QASample(qid="q", video_id="v", question="?", answer="a")],
         records=1,
     )
-    aligned = align_predictions(read_predictions(_write(tmp_path, "e.json", "{}")), bench)
+    empty = _write(tmp_path, "e.json", "{}")
+    with pytest.raises(NoUsablePredictionsError, match="no prediction records"):
+        read_predictions(empty)
+    aligned = align_predictions(read_predictions(empty, strict=False), bench)
     assert aligned.pairs == [] and aligned.missing == ["q"] and aligned.unknown == []
 
 

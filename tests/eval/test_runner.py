@@ -133,3 +133,51 @@ def test_open_ended_and_non_qa(tmp_path, fixtures):
     mos = load_dataset("mos-csv", fixtures / "mos" / "mos.csv")
     with pytest.raises(UsageError, match="answers questions"):
         run_predictions(mos, ScriptedAnswerer(), tmp_path / "m.jsonl", model="scripted")
+
+
+def test_settings_are_recorded_and_checked(tmp_path, fixtures):
+    bench = _bench(fixtures, tmp_path)
+    out = tmp_path / "p.jsonl"
+    settings = {"model": "scripted", "frames": 4, "sampler": "uniform"}
+    run_predictions(bench, ScriptedAnswerer(), out, model="scripted", settings=settings)
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first == {"videoqa_settings": settings}
+    again = run_predictions(bench, ScriptedAnswerer(), out, model="scripted", settings=settings)
+    assert (again.skipped, again.written) == (3, 0)
+    assert out.read_text().count("videoqa_settings") == 1
+    other = {**settings, "frames": 2, "sampler": "fps"}
+    with pytest.raises(UsageError) as err:
+        run_predictions(bench, ScriptedAnswerer(), out, model="scripted", settings=other)
+    assert str(err.value) == (
+        f'{out} holds predictions made with frames=4, sampler="uniform", not frames=2, '
+        'sampler="fps"; choose another --out (or delete the file) to run with these settings'
+    )
+    legacy = tmp_path / "legacy.jsonl"
+    legacy.write_text('{"qid": "bikes_1", "prediction": 0, "model": "scripted"}\n')
+    with pytest.raises(UsageError, match="does not say which settings made them"):
+        run_predictions(bench, ScriptedAnswerer(), legacy, model="scripted", settings=settings)
+    assert evaluate(bench, out).answered == 3  # the settings line is not a prediction
+
+
+class LookingAhead(ScriptedAnswerer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[tuple[str, list[str]]]] = []
+
+    def lookahead(self, upcoming) -> None:
+        self.seen.append([(Path(v).name, [s.qid for s in qs]) for v, qs in upcoming])
+
+
+def test_lookahead_sees_the_current_and_next_videos(tmp_path, fixtures):
+    bench = _bench(fixtures, tmp_path)
+    answerer = LookingAhead()
+    run_predictions(bench, answerer, tmp_path / "p.jsonl", model="scripted")
+    assert answerer.seen == [
+        [
+            ("bikes.mp4", ["bikes_1", "bikes_2"]),
+            ("carphone_pristine.mp4", ["carphone_pristine_1"]),
+            ("broken.mp4", ["broken_1"]),
+        ],
+        [("carphone_pristine.mp4", ["carphone_pristine_1"]), ("broken.mp4", ["broken_1"])],
+        [("broken.mp4", ["broken_1"])],
+    ]

@@ -7,11 +7,21 @@ Two modes::
         --model tiny [--out preds.jsonl --frames 16 --sampler uniform --limit 100]
 
 The second writes one JSON line per question (resumable: a rerun skips the questions
-already in ``--out``), then scores the file like the first.
+already in ``--out``), then scores the file like the first. The file's first line records
+the settings that made it; a rerun with other settings is refused. Without ``--out`` the
+file goes to ``out/eval/<dataset>-<split>-<model>-<settings digest>.jsonl`` (so other
+settings write elsewhere); its path is printed.
+
+The prediction file's layout is detected (the official layouts of NExT-QA, NExT-OE,
+STAR, TVQA, ActivityNet-QA, AGQA, Video-ChatGPT, lmms-eval and QVHighlights:
+:mod:`videoqa.eval.predictions`); ``--format`` forces one. A file with no usable
+prediction, or mostly unusable rows, fails (exit 2) with one message naming the formats
+tried and the first offending record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -37,6 +47,13 @@ def eval_command(
     predictions: Path = typer.Option(
         None, "--predictions", "-p", help="Prediction file to score (JSON / JSON lines)."
     ),
+    fmt: str = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="Layout of the prediction file (default: detected): nextqa, nextoe, mapping, "
+        "star, activitynet-qa, video-chatgpt, agqa, lmms-eval, jsonl, qvhighlights.",
+    ),
     model: str = typer.Option(
         None,
         "--model",
@@ -50,7 +67,11 @@ def eval_command(
         None, "--option", help="Loader option KEY=VALUE (repeatable), e.g. open_ended=true."
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Predictions written by --model (JSON lines, resumable)."
+        None,
+        "--out",
+        "-o",
+        help="Predictions written by --model (JSON lines, resumable; default "
+        "out/eval/<dataset>-<split>-<model>-<settings digest>.jsonl).",
     ),
     frames: int = typer.Option(16, "--frames", "-n", min=1, help="Frames per question."),
     sampler: str = typer.Option("uniform", "--sampler", help="uniform | head-tail | fps | clips."),
@@ -67,11 +88,13 @@ def eval_command(
     group, WUPS, QVHighlights metrics or quality correlations, with every missing,
     unknown and malformed prediction counted."""
     from videoqa.data import load_dataset
-    from videoqa.eval import evaluate, head
+    from videoqa.eval import head
+    from videoqa.eval.predictions import parse_format
 
     with user_errors():
         if predictions is not None and model is not None:
             raise UsageError("give --predictions FILE or --model NAME, not both")
+        forced = parse_format(fmt)
         options = _loader_options(video_root, mapping, option or [])
         bench = head(load_dataset(dataset, annotations, **options), limit)
         if predictions is None and model is None:
@@ -86,14 +109,14 @@ def eval_command(
             )
         summary = None
         if model is not None and _is_quality_table(bench):
-            predictions = out or _default_out(dataset, bench.split, model)
+            predictions = out or _default_out(dataset, bench.split, model, None)
             summary = _run_quality(bench, model, predictions)
         elif model is not None:
             _check_model_run(bench, video_root, sampler)
             vocabulary = _vocabulary(dataset, train_annotations, options, bench)
-            predictions = out or _default_out(dataset, bench.split, model)
-            summary = _run_model(bench, model, predictions, vocabulary, frames, sampler, top_k)
-        report = evaluate(bench, predictions)
+            run = ModelRun(dataset, bench.split, frames, sampler, top_k, vocabulary)
+            predictions, summary = _run_model(bench, model, out, run)
+        report = _score(bench, predictions, forced)
         if summary is not None:
             examples = {**report.examples}
             if summary.errors:
@@ -104,6 +127,45 @@ def eval_command(
         sys.stdout.write(json.dumps(report.to_json_dict(), indent=2) + "\n")
     else:
         _print_report(report)
+
+
+def _score(bench: Benchmark, predictions: Path, forced: object) -> AnyReport:
+    """Score the file; fail when not one prediction could be used; say once when the
+    scores cannot match the official evaluator exactly (no POS tagger)."""
+    from videoqa.eval import evaluate
+    from videoqa.eval.predictions import forced_format
+
+    with forced_format(forced):  # type: ignore[arg-type]
+        report = evaluate(bench, predictions)
+    _require_usable(report, bench)
+    note = getattr(report, "normalizer", None)
+    if note is not None and note.startswith("no POS tagger"):
+        stderr.print(
+            f"[yellow]note:[/] {note} (NLTK's tagger data was not found; install it with "
+            "`python -m nltk.downloader averaged_perceptron_tagger_eng`, or set NLTK_DATA)",
+            highlight=False,
+        )
+    return report
+
+
+def _require_usable(report: AnyReport, bench: Benchmark) -> None:
+    """Raise when no prediction of the file is for a scored sample of the benchmark.
+
+    Raises:
+        NoUsablePredictionsError: every usable prediction is for an unknown id.
+    """
+    from videoqa.eval.predictions import NoUsablePredictionsError
+
+    if report.answered or report.count == report.unlabeled:
+        return
+    unknown = report.examples.get("unknown", [])
+    first = f" (first: {unknown[0]!r})" if unknown else ""
+    ids = ", ".join(repr(s.qid) for s in bench.samples[:3])
+    raise NoUsablePredictionsError(
+        f"{report.predictions}: no prediction is for a question of {report.dataset} "
+        f"{report.split}: {report.unknown} unknown id(s){first}, {report.malformed} "
+        f"malformed row(s); the benchmark's ids look like {ids}"
+    )
 
 
 def _loader_options(
@@ -159,6 +221,7 @@ def _run_quality(bench: Benchmark, model: str, out: Path) -> RunSummary:
     from videoqa.perception.quality.model import QualityModel, load_default_model
 
     quality_model = load_default_model() if model == "default" else QualityModel.load(model)
+    stderr.print(f"predictions: {out}", highlight=False)
     with Progress(
         TextColumn("scoring"),
         BarColumn(),
@@ -178,9 +241,15 @@ def _run_quality(bench: Benchmark, model: str, out: Path) -> RunSummary:
     return summary
 
 
-def _default_out(dataset: str, split: str, model: str) -> Path:
+def _default_out(dataset: str, split: str, model: str, settings: dict | None) -> Path:
+    """``out/eval/<dataset>-<split>-<model>[-<settings digest>].jsonl``: other settings,
+    another file."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name or model)
-    return Path(f"predictions-{dataset}-{split}-{safe}.jsonl")
+    digest = ""
+    if settings is not None:
+        blob = json.dumps(settings, sort_keys=True).encode()
+        digest = "-" + hashlib.sha256(blob).hexdigest()[:8]
+    return Path("out") / "eval" / f"{dataset}-{split}-{safe}{digest}.jsonl"
 
 
 def _vocabulary(
@@ -204,41 +273,96 @@ def _vocabulary(
     return vocabulary
 
 
-def _run_model(
-    bench: Benchmark,
-    model: str,
-    out: Path,
-    vocabulary: list[str] | None,
-    frames: int,
-    sampler: str,
-    top_k: int,
-) -> RunSummary:
-    """Load the model once (:func:`videoqa.pipelines.resolve.resolve`: any ``--model``
-    spec ``ask`` takes) and answer the questions not yet in ``out``."""
-    from videoqa.eval import run_predictions
-    from videoqa.pipelines.resolve import resolve
+class ModelRun:
+    """The settings of a ``--model`` run besides the model itself.
+
+    Attributes:
+        dataset, split: what is answered.
+        frames, sampler, top_k: the ``ask`` options (:class:`~videoqa.pipelines.ask.AskConfig`).
+        vocabulary: the open-ended answer vocabulary, or ``None`` (the bundled one).
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        split: str,
+        frames: int,
+        sampler: str,
+        top_k: int,
+        vocabulary: list[str] | None,
+    ) -> None:
+        self.dataset, self.split = dataset, split
+        self.frames, self.sampler, self.top_k = frames, sampler, top_k
+        self.vocabulary = vocabulary
+
+    def settings(self, model: str, ask: dict) -> dict:
+        """JSON-ready settings recorded in (and checked against) the prediction file:
+        the resolved model, the benchmark, the ``ask`` options that change answers and a
+        digest of the answer vocabulary."""
+        vocab = None
+        if self.vocabulary is not None:
+            blob = "\n".join(self.vocabulary).encode()
+            vocab = (
+                f"{len(self.vocabulary)} answers, sha256 {hashlib.sha256(blob).hexdigest()[:16]}"
+            )
+        return {
+            "model": model,
+            "dataset": self.dataset,
+            "split": self.split,
+            **ask,
+            "vocabulary": vocab or "bundled",
+        }
+
+
+def _load_encoder(model: str):
+    """The image–text encoder named by ``--model`` (one place to change how models are
+    found), with its warnings printed.
+
+    Raises:
+        ModelUnavailableError: the model cannot be loaded.
+    """
+    from videoqa.pipelines.models import resolve_encoder
 
     with stderr.status(f"loading model {model}"):
-        pipeline = resolve(
-            model, frames=frames, sampler=sampler, top_k=top_k, vocabulary=vocabulary
-        )
-    for warning in pipeline.warnings:
+        resolved = resolve_encoder(model)
+    for warning in resolved.warnings:
         stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    return resolved.encoder
+
+
+def _run_model(
+    bench: Benchmark, model: str, out: Path | None, run: ModelRun
+) -> tuple[Path, RunSummary]:
+    """Load the encoder once and answer the questions not yet in the prediction file
+    (``out``, or the default location for these settings, printed)."""
+    from videoqa.eval import run_predictions
+    from videoqa.eval.lookahead import CachedTextEncoder, LookaheadAnswerer
+    from videoqa.pipelines.ask import AskConfig, AskPipeline
+
+    config = AskConfig(frames=run.frames, sampler=run.sampler, top_k=run.top_k)
+    encoder = _load_encoder(model)
+    ask = config.model_dump(mode="json", exclude={"batch_size"})
+    settings = run.settings(encoder.name, ask)
+    path = out or _default_out(run.dataset, run.split, encoder.name, settings)
+    stderr.print(f"predictions: {path}", highlight=False)
+    pipeline = AskPipeline(CachedTextEncoder(encoder), config, run.vocabulary)
     columns = (
         TextColumn("answering"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=stderr) as progress:
+    with LookaheadAnswerer(pipeline) as answerer, Progress(*columns, console=stderr) as progress:
         task = progress.add_task("answering", total=len(bench.samples))
 
         def step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = run_predictions(bench, pipeline, out, model=pipeline.name, on_step=step)
-    _print_summary(summary, out, "answered")
-    return summary
+        summary = run_predictions(
+            bench, answerer, path, model=encoder.name, settings=settings, on_step=step
+        )
+    _print_summary(summary, path, "answered")
+    return path, summary
 
 
 def _print_summary(summary: RunSummary, out: Path, verb: str) -> None:

@@ -34,7 +34,7 @@ def simple_normalize(answer: str) -> str:
 def _nextoe_normalizer() -> Callable[[str], str]:
     from videoqa.metrics.wups import NextOENormalizer
 
-    return NextOENormalizer()
+    return NextOENormalizer.official()  # NLTK's POS tagger when its data is installed
 
 
 @dataclass(frozen=True)

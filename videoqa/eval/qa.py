@@ -9,6 +9,7 @@ in every number, so a partial file cannot score higher than the full split would
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -114,10 +115,12 @@ def score_multiple_choice(
 
 
 def _open_ended_scores(
-    samples: list[QASample], answers: dict[str, str], protocol: EvalProtocol
+    samples: list[QASample],
+    answers: dict[str, str],
+    protocol: EvalProtocol,
+    normalize: Callable[[str], str],
 ) -> np.ndarray:
     """``(N, 3)`` per-question accuracy, WUPS@0 and WUPS@0.9; 0 for unanswered questions."""
-    normalize = protocol.normalizer_factory()
     scores = np.zeros((len(samples), 3))
     wordnet = None
     for i, sample in enumerate(samples):
@@ -161,7 +164,8 @@ def score_open_ended(
     their exact match; WUPS (:func:`~videoqa.metrics.wups.wups`) compares the normalised
     texts, except for the protocol's ``exact_types`` (NExT-OE counting questions), which
     score the exact match at both thresholds — as NExT-OE ``eval_oe.py`` does. Means are
-    ``(sum / count) * 100`` rounded to 2 decimals.
+    ``(sum / count) * 100`` rounded to 2 decimals. ``normalizer`` in the report describes
+    a normaliser that is more than lower-casing (NExT-OE: whether NLTK's POS tagger ran).
 
     Raises:
         DataFormatError: unreadable prediction file.
@@ -175,7 +179,8 @@ def score_open_ended(
         if isinstance(p, AnswerPrediction) and isinstance(p.prediction, str)
     }
     samples = list(benchmark.samples)
-    scores = _open_ended_scores(samples, answers, protocol)
+    normalize = protocol.normalizer_factory()
+    scores = _open_ended_scores(samples, answers, protocol, normalize)
     qtypes = [s.qtype for s in samples]
     parts = [
         breakdown(scores[:, j], qtypes, protocol.convention, scale_last=True) for j in range(3)
@@ -184,6 +189,7 @@ def score_open_ended(
         accuracy=parts[0].overall.percent,
         wups0=parts[1].overall.percent,
         wups9=parts[2].overall.percent,
+        normalizer=getattr(normalize, "description", None),
         by_type=_rows(parts, "per_type"),
         by_group=_rows(parts, "per_group") if protocol.groups else {},
         **accounting(

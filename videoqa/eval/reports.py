@@ -130,6 +130,9 @@ class OpenEndedReport(EvalReport):
         accuracy: exact match of the normalised answers, percent.
         wups0: mean WUPS@0.0, percent.
         wups9: mean WUPS@0.9, percent.
+        normalizer: how answers were normalised when it is more than lower-casing
+            (NExT-OE's ``remove_stop``); ``"no POS tagger: ..."`` when NLTK's tagger was
+            missing and the scores may differ from the official evaluator's.
         by_type: canonical type → scores.
         by_group: group letter → scores (only for benchmarks that define groups).
     """
@@ -138,6 +141,7 @@ class OpenEndedReport(EvalReport):
     accuracy: float
     wups0: float
     wups9: float
+    normalizer: str | None = None
     by_type: dict[str, OpenEndedRow] = Field(default_factory=dict)
     by_group: dict[str, OpenEndedRow] = Field(default_factory=dict)
 

@@ -12,10 +12,18 @@ Each line (:class:`PredictionRecord`) is readable by
 index for multiple choice, the answer text for open-ended questions) plus the answer
 text, the probabilities, and the evidence times (seconds) the answer rests on.
 
+The settings that produced the answers (model, frames, sampler, …: whatever the caller
+passes as ``settings``) are the file's first line, ``{"videoqa_settings": {...}}``; a
+rerun with other settings is refused instead of silently mixing answers of two setups.
+
 Cost: questions are answered grouped by video (stable order within a video), and
 :class:`~videoqa.pipelines.ask.AskPipeline` keeps recently prepared videos (decoded
 frames and their embeddings) in an LRU cache, so a video with ``q`` questions is decoded
-and encoded once, not ``q`` times (NExT-QA val: 4,996 questions over 570 videos).
+and encoded once, not ``q`` times (NExT-QA val: 4,996 questions over 570 videos). An
+answerer with a ``lookahead`` method (:class:`~videoqa.eval.lookahead.LookaheadAnswerer`)
+is shown the current and the next videos with their questions before each video's
+questions are asked, so it can batch the texts of many questions into one encoder pass
+and decode the next video while the current one is encoded.
 """
 
 from __future__ import annotations
@@ -31,7 +39,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoqa.data.schema import Benchmark, QASample
 from videoqa.errors import DataFormatError, UsageError, VideoError
+from videoqa.eval.predictions import SETTINGS_KEY
 from videoqa.pipelines.schema import AskResult
+
+#: How many videos (the current one included) a ``lookahead`` answerer is shown.
+LOOKAHEAD_VIDEOS = 8
 
 
 class AskRunLike(Protocol):
@@ -41,7 +53,12 @@ class AskRunLike(Protocol):
 
 
 class Answerer(Protocol):
-    """``answerer(video_path, question, choices_or_None) -> AskRun`` (AskPipeline's call)."""
+    """``answerer(video_path, question, choices_or_None) -> AskRun`` (AskPipeline's call).
+
+    An answerer may also have ``lookahead(upcoming)``: ``upcoming`` is a list of
+    ``(video path, questions)`` for the video about to be asked and the next ones (at most
+    :data:`LOOKAHEAD_VIDEOS`), called before the first question of each video.
+    """
 
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None
@@ -124,6 +141,8 @@ class RunSummary(BaseModel):
 class _Resume:
     done: set[str] = field(default_factory=set)
     repaired: bool = False
+    settings: dict | None = None  # the file's settings line, if any
+    rows: int = 0  # prediction rows in the file
 
 
 def _repair_tail(path: Path) -> bool:
@@ -148,7 +167,8 @@ def read_done(
 ) -> _Resume:
     """Ids already done in the JSON-lines file ``path`` (by ``model``); repairs a cut
     last line. A row counts when it holds ``id_key`` and ``value_key`` (question runs:
-    ``qid``/``prediction``; quality runs: ``video_id``/``score``).
+    ``qid``/``prediction``; quality runs: ``video_id``/``score``); a settings line
+    (``{"videoqa_settings": {...}}``) is returned as ``settings``.
 
     Raises:
         UsageError: the file holds predictions written by another model.
@@ -167,6 +187,9 @@ def read_done(
             row = json.loads(line) if line.strip() else None
         except json.JSONDecodeError:
             continue  # reported as malformed when the file is scored
+        if isinstance(row, dict) and set(row) == {SETTINGS_KEY}:
+            resume.settings = row[SETTINGS_KEY] if resume.settings is None else resume.settings
+            continue
         if not isinstance(row, dict) or id_key not in row or value_key not in row:
             continue
         other = row.get("model")
@@ -176,7 +199,36 @@ def read_done(
                 "choose another --out to keep both"
             )
         resume.done.add(str(row[id_key]))
+        resume.rows += 1
     return resume
+
+
+def _describe(settings: dict) -> str:
+    return ", ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in settings.items())
+
+
+def check_settings(path: Path, resume: _Resume, settings: dict | None) -> None:
+    """Refuse to add predictions made with ``settings`` to a file made with others.
+
+    Raises:
+        UsageError: the file's settings line differs from ``settings`` (the message names
+            the settings that differ), or the file holds predictions but no settings line.
+    """
+    if settings is None or (resume.settings is None and not resume.rows):
+        return
+    if resume.settings is None:
+        raise UsageError(
+            f"{path} holds {resume.rows} predictions but does not say which settings made "
+            "them; choose another --out (or delete the file) to run with these settings"
+        )
+    keys = [k for k in {**resume.settings, **settings} if resume.settings.get(k) != settings.get(k)]
+    if keys:
+        was = _describe({k: resume.settings.get(k) for k in keys})
+        now = _describe({k: settings.get(k) for k in keys})
+        raise UsageError(
+            f"{path} holds predictions made with {was}, not {now}; choose another --out "
+            "(or delete the file) to run with these settings"
+        )
 
 
 def _unique_choices(choices: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -219,21 +271,38 @@ def answer_one(answerer: Answerer, sample: QASample, video: Path) -> PredictionR
     )
 
 
+def _by_video(samples: list[QASample]) -> list[tuple[str, list[QASample]]]:
+    """The questions grouped by video, videos in order of their first question."""
+    groups: dict[str, list[QASample]] = {}
+    for sample in samples:
+        groups.setdefault(sample.video_id, []).append(sample)
+    return list(groups.items())
+
+
+def _video_path(benchmark: Benchmark, video_id: str) -> Path | None:
+    entry = benchmark.videos.entries.get(video_id)
+    return None if entry is None else entry.path
+
+
 def run_predictions(
     benchmark: Benchmark,
     answerer: Answerer,
     out: Path,
     *,
     model: str,
+    settings: dict | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> RunSummary:
     """Answer the benchmark's questions not yet in ``out`` and append their predictions.
 
     Args:
         benchmark: question-answering benchmark (multiple choice or open-ended).
-        answerer: e.g. an :class:`~videoqa.pipelines.ask.AskPipeline` (loaded once).
+        answerer: e.g. an :class:`~videoqa.pipelines.ask.AskPipeline` (loaded once), or
+            a :class:`~videoqa.eval.lookahead.LookaheadAnswerer` around one.
         out: JSON-lines predictions file; created if absent, appended to otherwise.
         model: the model's name, written in each line and checked when resuming.
+        settings: JSON-ready settings of the run (model, frames, sampler, …), written as
+            the file's first line and checked against it when resuming.
         on_step: called as ``on_step(done, total)`` after each question.
 
     Returns:
@@ -241,40 +310,53 @@ def run_predictions(
 
     Raises:
         UsageError: the benchmark holds no questions, or ``out`` holds another model's
-            predictions.
+            predictions or predictions made with other settings.
     """
     start = time.perf_counter()
     if not all(isinstance(s, QASample) for s in benchmark.samples):
         raise UsageError(f"{benchmark.name}: a model run answers questions; this is not a QA set")
     resume = read_done(out, model)
-    todo = [s for s in benchmark.samples if s.qid not in resume.done]
-    first_seen = {vid: i for i, vid in reversed(list(enumerate(s.video_id for s in todo)))}
-    todo.sort(key=lambda s: first_seen[s.video_id])
+    check_settings(out, resume, settings)
+    groups = _by_video([s for s in benchmark.samples if s.qid not in resume.done])
     total = len(benchmark.samples)
+    todo = sum(len(questions) for _, questions in groups)
     errors: list[RunError] = []
     bad_videos: dict[str, str] = {}
-    written = 0
+    written = step = 0
+    lookahead = getattr(answerer, "lookahead", None)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as fh:
-        for step, sample in enumerate(todo, start=1):
-            reason = bad_videos.get(sample.video_id)
-            if reason is None:
-                try:
-                    record = _answer(answerer, sample, benchmark)
-                    fh.write(record.model_dump_json() + "\n")
-                    fh.flush()
-                    written += 1
-                except VideoError as err:
-                    reason = bad_videos[sample.video_id] = str(err)
-                except UsageError as err:
-                    reason = str(err)
-            if reason is not None:
-                errors.append(RunError(qid=sample.qid, video_id=sample.video_id, reason=reason))
-            if on_step is not None:
-                on_step(total - len(todo) + step, total)
+        if settings is not None and resume.settings is None:
+            fh.write(json.dumps({SETTINGS_KEY: settings}) + "\n")
+            fh.flush()
+        for index, (video_id, questions) in enumerate(groups):
+            if lookahead is not None:
+                upcoming = [
+                    (path, qs)
+                    for vid, qs in groups[index : index + LOOKAHEAD_VIDEOS]
+                    if (path := _video_path(benchmark, vid)) is not None
+                ]
+                lookahead(upcoming)
+            for sample in questions:
+                step += 1
+                reason = bad_videos.get(video_id)
+                if reason is None:
+                    try:
+                        record = _answer(answerer, sample, benchmark)
+                        fh.write(record.model_dump_json() + "\n")
+                        fh.flush()
+                        written += 1
+                    except VideoError as err:
+                        reason = bad_videos[video_id] = str(err)
+                    except UsageError as err:
+                        reason = str(err)
+                if reason is not None:
+                    errors.append(RunError(qid=sample.qid, video_id=video_id, reason=reason))
+                if on_step is not None:
+                    on_step(total - todo + step, total)
     return RunSummary(
         total=total,
-        skipped=total - len(todo),
+        skipped=total - todo,
         written=written,
         errors=errors,
         repaired=resume.repaired,
@@ -283,7 +365,7 @@ def run_predictions(
 
 
 def _answer(answerer: Answerer, sample: QASample, benchmark: Benchmark) -> PredictionRecord:
-    entry = benchmark.videos.entries.get(sample.video_id)
-    if entry is None or entry.path is None:
+    path = _video_path(benchmark, sample.video_id)
+    if path is None:
         raise VideoError(f"no video file is known for {sample.video_id!r}")
-    return answer_one(answerer, sample, entry.path)
+    return answer_one(answerer, sample, path)

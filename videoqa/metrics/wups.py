@@ -19,8 +19,12 @@ sentences are split after ``.``, ``!`` or ``?`` followed by white space, then ea
 split by NLTK's Treebank-style word tokenizer.
 
 NExT-OE scores answers after ``remove_stop``: pywsd's POS-tagged lemmatisation, then a
-NExT-QA stopword list. :class:`NextOENormalizer` reproduces it; see its notes on the
-POS tagger, which NLTK cannot load offline.
+NExT-QA stopword list. :class:`NextOENormalizer` reproduces it with NLTK's own averaged
+perceptron tagger (``nltk.pos_tag``'s ``PerceptronTagger``) when its data is installed
+where NLTK looks (``NLTK_DATA``, ``nltk.data.path``; ``python -m nltk.downloader
+averaged_perceptron_tagger_eng``): :func:`load_pos_tagger`. Without it every word is
+lemmatised as a noun, and scores can differ from the official ones (NExT-OE's HGA val
+WUPS: 21.08 instead of 21.48); :data:`NO_TAGGER_NOTE` says so in the reports.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from videoqa.metrics.registry import METRICS
 from videoqa.metrics.wordnet import NltkSemantics, WordNet, load_wordnet
 
 PosTagger = Callable[[list[str]], list[tuple[str, str]]]
+
+#: What the reports say when NExT-OE answers are normalised without the POS tagger.
+NO_TAGGER_NOTE = "no POS tagger: scores may differ from the official by up to ~0.4 WUPS"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -66,6 +73,23 @@ def _porter():
     from nltk.stem import PorterStemmer
 
     return PorterStemmer()
+
+
+@lru_cache(maxsize=1)
+def load_pos_tagger() -> PosTagger | None:
+    """NLTK's English averaged perceptron tagger (what ``nltk.pos_tag`` uses), loaded once
+    from NLTK data (``taggers/averaged_perceptron_tagger_eng``, found through
+    ``NLTK_DATA`` / ``nltk.data.path``; never downloaded), or ``None`` when absent.
+
+    Returns:
+        ``tokens -> [(token, Penn Treebank tag), ...]``, or ``None``.
+    """
+    from nltk.tag.perceptron import PerceptronTagger
+
+    try:
+        return PerceptronTagger().tag
+    except (LookupError, OSError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=100_000)
@@ -207,10 +231,10 @@ class NextOENormalizer:
 
     Attributes:
         stopwords: words removed after lemmatisation (default :data:`NEXTQA_STOPWORDS`).
-        pos_tagger: a Penn Treebank tagger such as ``nltk.pos_tag`` (needs NLTK's
-            ``averaged_perceptron_tagger`` data). ``None``: every token is treated as a
-            noun, which is what pywsd does for untagged words; verbs are then lemmatised
-            as nouns ("running" stays "running"), so scores can differ from the official.
+        pos_tagger: a Penn Treebank tagger such as ``nltk.pos_tag`` (:func:`load_pos_tagger`
+            loads NLTK's). ``None``: every token is treated as a noun, which is what pywsd
+            does for untagged words; verbs are then lemmatised as nouns ("running" stays
+            "running"), so scores can differ from the official (:attr:`note`).
         semantics: NLTK behaviour for WordNet morphology.
     """
 
@@ -218,6 +242,23 @@ class NextOENormalizer:
     pos_tagger: PosTagger | None = None
     semantics: NltkSemantics = NltkSemantics.PINNED
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def official(cls, semantics: NltkSemantics = NltkSemantics.PINNED) -> NextOENormalizer:
+        """The normaliser of ``eval_oe.py``: with NLTK's tagger when it is installed."""
+        return cls(pos_tagger=load_pos_tagger(), semantics=semantics)
+
+    @property
+    def note(self) -> str | None:
+        """:data:`NO_TAGGER_NOTE` without a tagger (scores may differ from the official)."""
+        return NO_TAGGER_NOTE if self.pos_tagger is None else None
+
+    @property
+    def description(self) -> str:
+        """One line for reports: the tagger used, or :data:`NO_TAGGER_NOTE`."""
+        if self.pos_tagger is None:
+            return NO_TAGGER_NOTE
+        return "NExT-OE remove_stop: NLTK averaged perceptron POS tags, WordNet lemmas, stopwords"
 
     @staticmethod
     def _morphy_pos(tag: str) -> str:
@@ -303,7 +344,8 @@ def nextoe_wups(
         references: ``N`` raw ground-truth answers.
         qtypes: ``N`` NExT-QA type codes (``TP`` is counted as ``TN``).
         extra_references: optional ``N`` second references (``None`` where absent).
-        normalizer: answer normalisation; default :class:`NextOENormalizer()`.
+        normalizer: answer normalisation; default :meth:`NextOENormalizer.official` (NLTK's
+            POS tagger when installed).
 
     Returns:
         :class:`NextOEReport` with per-type counts.
@@ -316,7 +358,7 @@ def nextoe_wups(
         extra_references is not None and len(extra_references) != n
     ):
         raise UsageError("predictions, references, qtypes (and extra_references) differ in length")
-    norm = normalizer if normalizer is not None else NextOENormalizer(semantics=semantics)
+    norm = normalizer if normalizer is not None else NextOENormalizer.official(semantics)
     wn = load_wordnet()
     s0 = np.zeros(n)
     s9 = np.zeros(n)
