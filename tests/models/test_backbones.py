@@ -57,15 +57,6 @@ def random_batch(b=4, t=7, c=3, length=5, la=3, patches=True, seed=1) -> QABatch
     )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one intra-op thread (and do not fight other processes)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(params=sorted(SPECS))
 def spec(request) -> str:
     return request.param

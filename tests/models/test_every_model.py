@@ -12,7 +12,6 @@ import importlib
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.models.harness import (
     ModelTester,
@@ -25,15 +24,6 @@ from videoqa.persistence import PERSISTED, PretrainedMixin
 
 PACKAGE = Path(__file__).resolve().parents[2] / "videoqa"
 TESTERS = discover_testers()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is fastest and leaves the other cores alone."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

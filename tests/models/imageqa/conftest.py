@@ -21,14 +21,3 @@ def tiny_bench(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fake_store(tmp_path_factory, tiny_bench):
     return write_fake_store(tmp_path_factory.mktemp("feats"), tiny_bench)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """These models are tiny: one intra-op thread avoids spinning when the cores are busy."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -17,15 +17,6 @@ from videoqa.models.sgvlm.localizer import (
 B, T, K, L, DF, DSG, V = 2, 5, 3, 6, 10, 53, 30
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids spinning when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _config(**kw) -> LocalizerConfig:
     base = dict(frame_dim=DF, sg_dim=DSG, vocab_size=V, hidden_size=32, num_heads=4,
                 temporal_layers=0, dropout=0.0)  # fmt: skip
