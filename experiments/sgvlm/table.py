@@ -1,4 +1,4 @@
-"""Markdown tables of SGVLM runs (``videoqa sgvlm-train`` output folders).
+"""Markdown tables of SGVLM runs (``videoqa train --recipe sgvlm`` output folders).
 
     python experiments/sgvlm/table.py RUN_DIR [RUN_DIR ...] [--split test]
 

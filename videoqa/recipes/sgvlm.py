@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from videoqa.data.schema import QASample
+from videoqa.encoders.hf import quiet_transformers
 from videoqa.errors import UsageError
 from videoqa.eval.sgvlm import evaluate_split
 from videoqa.models.sgvlm.modeling import SGVLM, build_sgvlm
@@ -196,7 +197,8 @@ class SGVLMRecipe(Recipe):
             # the token width is the store's label space (its meta.json), not a constant
             fields.setdefault("sg_dim", graphs.meta.token_dim)
             fields.setdefault("scene_graph_predictor", graphs.meta.source)
-        model = build_sgvlm(fields, cfg.model.llm, cfg.model.localizer_dir)
+        with quiet_transformers():  # no "Loading weights" bars in the run's output
+            model = build_sgvlm(fields, cfg.model.llm, cfg.model.localizer_dir)
         names = [cfg.data.train_split, cfg.data.val_split, *cfg.data.test_splits]
         splits = {
             split: SGVLMData(
@@ -250,13 +252,15 @@ class SGVLMRecipe(Recipe):
     def save_model(self, model: nn.Module, directory: Path) -> None:
         """``SGVLM.save_pretrained`` into ``checkpoints/best`` itself (what ``ask
         --model sgvlm:DIR`` loads)."""
-        model.save_pretrained(Path(directory))  # type: ignore[operator]
+        with quiet_transformers():
+            model.save_pretrained(Path(directory))  # type: ignore[operator]
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
         """Load ``checkpoints/best`` as ``ask`` does (``SGVLM.from_pretrained``, LoRA
         merged) and test that model: the checkpoint that is scored is the one shipped."""
         device = next(model.parameters()).device
-        self._tested = SGVLM.from_pretrained(Path(directory)).to(device)
+        with quiet_transformers():
+            self._tested = SGVLM.from_pretrained(Path(directory)).to(device)
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         cfg = self.config
