@@ -379,3 +379,15 @@ def test_generic_loader_imports_the_module_the_checkpoint_names(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["CNNFrameEncoder", "True"]
+
+
+def test_load_weights_restores_in_place(tmp_path):
+    best, current = _hga(0), _hga(1)
+    best.save_pretrained(tmp_path / "best")
+    current.load_weights(tmp_path / "best")
+    assert _same_weights(current, best)
+    with pytest.raises(CheckpointError, match="not a vgt one"):
+        build_model("vgt", FIELDS).load_weights(tmp_path / "best")
+    bigger = build_model("hga", {**FIELDS, "hidden_size": 32})
+    with pytest.raises(CheckpointError, match="do not match"):
+        bigger.load_weights(tmp_path / "best")

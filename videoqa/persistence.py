@@ -549,6 +549,25 @@ class PretrainedMixin:
             obj.eval()
         return obj
 
+    def load_weights(self, name_or_path: str | Path) -> None:
+        """Copy the weights of a saved checkpoint of this ``model_type`` into this object,
+        in place (e.g. a training loop restoring its best epoch); the config is not
+        compared, the tensor names and shapes are.
+
+        Raises:
+            CheckpointError: as :meth:`from_pretrained`, and a checkpoint of another
+                ``model_type``.
+        """
+        directory = resolve_checkpoint(name_or_path)
+        where = str(directory)
+        found = read_checkpoint_config(directory).get("model_type")
+        if found != type(self).model_type and not (found is None and self.untyped_legacy):
+            raise CheckpointError(
+                f"{where} holds a {found!r} checkpoint, not a {type(self).model_type} one",
+                model=where,
+            )
+        self._load_persisted_state(_read_weights(directory / WEIGHTS_FILE, where), where)
+
     def _load_persisted_state(self, state: dict[str, torch.Tensor], where: str) -> None:
         """Check names and shapes against the freshly built object, then copy.
 
