@@ -19,7 +19,7 @@ from videoqa.errors import CheckpointError, ModelUnavailableError, UsageError
 from videoqa.models import HGAModel, VGTModel, VideoQAModel, build_model
 from videoqa.models.sgvlm.localizer import FrameLocalizer, LocalizerConfig
 from videoqa.perception.quality.model import QualityModel, default_model_path
-from videoqa.perception.scene_graph.config import SceneGraphConfig
+from videoqa.perception.scene_graph.config import SceneGraphConfig, SceneGraphLabels
 from videoqa.perception.scene_graph.motifs import SceneGraphPredictor
 from videoqa.persistence import (
     CONFIG_FILE,
@@ -260,7 +260,10 @@ def test_untyped_localizer_and_scene_graph_checkpoints_still_load(tmp_path):
     loc_config = LocalizerConfig(frame_dim=6, vocab_size=12, hidden_size=8, num_heads=2)
     localizer = FrameLocalizer(loc_config)
     _write_untyped(tmp_path / "loc", loc_config, localizer)
-    sg_config = SceneGraphConfig(image_size=32, trunk_channels=8, region_dim=8, hidden_size=8)
+    labels = SceneGraphLabels(attributes={"kind": ("a", "b")}, predicates=("near",))
+    sg_config = SceneGraphConfig(
+        image_size=32, trunk_channels=8, region_dim=8, hidden_size=8, label_space=labels
+    )
     predictor = SceneGraphPredictor(sg_config)
     _write_untyped(tmp_path / "sg", sg_config, predictor)
 

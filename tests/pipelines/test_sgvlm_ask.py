@@ -16,9 +16,10 @@ from videoqa.cli.main import app
 from videoqa.errors import ModelUnavailableError
 from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm
 from videoqa.models.sgvlm.modeling import build_sgvlm
-from videoqa.perception.scene_graph import SceneGraphConfig, SceneGraphPredictor
+from videoqa.perception.scene_graph import SceneGraphConfig, SceneGraphLabels, SceneGraphPredictor
 from videoqa.pipelines.resolve import parse_spec, resolve
 from videoqa.pipelines.sgvlm import SGVLMAnswerer
+from videoqa.synth.scene_graph import label_space
 
 SMALL = {"hidden_size": 16, "num_heads": 2, "num_layers": 1}
 
@@ -30,7 +31,9 @@ def _checkpoint(root: Path, **fields) -> Path:
         root / "llm",
         TinyLMConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64),
     )
-    SceneGraphPredictor(SceneGraphConfig(detect_threshold=1e-6)).save_pretrained(root / "sg")
+    labels = SceneGraphLabels.model_validate(label_space())  # the synthetic benchmark's
+    sg_config = SceneGraphConfig(detect_threshold=1e-6, label_space=labels)
+    SceneGraphPredictor(sg_config).save_pretrained(root / "sg")
     base = {
         "frame_dim": 64,
         "patch_dim": 64,

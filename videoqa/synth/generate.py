@@ -9,6 +9,7 @@ Layout of ``DIR``::
     qa/{train,val,test,comp}.jsonl multiple-choice questions (one JSON object a line)
     frame_qa/{train,val}.jsonl     frame-level (image) questions
     meta.json                      generator version, seed, parameters, counts
+    scene_graph_labels.json        the scene-graph label space (attributes, predicates)
 
 Everything is a function of the :class:`~videoqa.synth.config.SynthConfig` (seed
 included): the number of workers changes the speed only.
@@ -43,7 +44,7 @@ from videoqa.synth.encode import write_mp4
 from videoqa.synth.frame_questions import frame_candidates
 from videoqa.synth.questions import QTYPES, Candidate, video_candidates
 from videoqa.synth.render import render_video
-from videoqa.synth.scene_graph import SceneGraph
+from videoqa.synth.scene_graph import LABELS_FILE, SceneGraph, label_space
 from videoqa.synth.simulate import simulate
 from videoqa.synth.vocab import HELD_OUT_PAIRS
 
@@ -284,4 +285,6 @@ def generate_dataset(
         "qtypes": {q: list(v) for q, v in QTYPES.items()},
     }
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    labels = json.dumps(label_space(), indent=2) + "\n"
+    (out_dir / LABELS_FILE).write_text(labels, encoding="utf-8")
     return report

@@ -25,6 +25,27 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 Predicate = Literal["left_of", "right_of", "above", "below", "near", "touching"]
 PREDICATES: tuple[str, ...] = get_args(Predicate)
 
+#: file of a benchmark folder holding its scene-graph label space (:func:`label_space`).
+LABELS_FILE = "scene_graph_labels.json"
+#: attribute order of the scene-graph label space (the predictor's heads and tokens).
+LABEL_ATTRIBUTES: tuple[str, ...] = ("shape", "color", "size", "material")
+
+
+def label_space() -> dict[str, object]:
+    """The scene-graph label space of the benchmark, in the schema of
+    :class:`videoqa.perception.scene_graph.config.SceneGraphLabels`: the attributes
+    (shape 6, colour 8, size 2, material 3 values, :data:`LABEL_ATTRIBUTES` order), the
+    six :data:`PREDICATES`, and the phrase order of an object ("small red metal
+    circle"). ``videoqa synth`` writes it to ``LABELS_FILE``."""
+    from videoqa.synth.vocab import ATTRIBUTE_VALUES
+
+    return {
+        "attributes": {name: list(ATTRIBUTE_VALUES[name]) for name in LABEL_ATTRIBUTES},
+        "predicates": list(PREDICATES),
+        "phrase_order": ["size", "color", "material", "shape"],
+    }
+
+
 #: two objects whose circles are at most this far apart (fraction of the frame width)
 #: are ``touching``.
 TOUCH_GAP = 0.012

@@ -10,17 +10,21 @@ import pytest
 import torch
 
 from videoqa.features.store import FeatureWriter, StoreMeta, VideoFeatures
-from videoqa.perception.scene_graph.config import SceneGraphConfig
+from videoqa.perception.scene_graph.config import SceneGraphConfig, SceneGraphLabels
 from videoqa.perception.scene_graph.motifs import SceneGraphPredictor
 from videoqa.synth.config import SynthConfig
 from videoqa.synth.generate import generate_dataset
+from videoqa.synth.scene_graph import label_space
 
 #: 8 videos (5 train, 1 val, 1 test, 1 comp) of 20 frames at 48 x 48 pixels (< 1 s).
 TINY_BENCH = SynthConfig(videos=8, seed=3, frames=20, size=48, fps=8.0)
+#: the synthetic benchmark's label space (shape 6, colour 8, size 2, material 3; 6 predicates).
+SYNTH_LABELS = SceneGraphLabels.model_validate(label_space())
 #: a small predictor for 48-pixel frames.
 TINY_CONFIG = SceneGraphConfig(
-    image_size=48, trunk_channels=16, region_dim=32, hidden_size=16, max_objects=6, top_k=8
-)
+    image_size=48, trunk_channels=16, region_dim=32, hidden_size=16, max_objects=6, top_k=8,
+    label_space=SYNTH_LABELS,
+)  # fmt: skip
 #: frames per video in the like-store.
 LIKE_FRAMES = 4
 

@@ -1,4 +1,4 @@
-"""``videoqa sg-extract`` and ``videoqa sg-train`` through the CLI."""
+"""``videoqa sg-extract`` through the CLI (training: ``tests/recipes/test_scene_graph.py``)."""
 
 from __future__ import annotations
 
@@ -32,12 +32,3 @@ def test_sg_extract_reports_a_bad_predictor_dir(
         app, [*args, "--like", str(like_store), "--out", str(tmp_path / "sg")]
     )
     assert result.exit_code == 4  # ModelUnavailableError
-
-
-def test_sg_train_runs_one_epoch(sg_bench: Path, tmp_path: Path) -> None:
-    args = ["sg-train", "--synthetic", str(sg_bench), "--out", str(tmp_path / "p"), "--epochs", "1"]
-    result = CliRunner().invoke(app, [*args, "--frames-per-video", "2", "--threads", "1", "--json"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert report["train_frames"] == 10 and report["best_epoch"] == 1
-    assert (tmp_path / "p" / "model.safetensors").is_file()

@@ -3,14 +3,15 @@ the 53-d token layout, save/load."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.perception.scene_graph.conftest import TINY_CONFIG
-from videoqa.errors import ModelUnavailableError
-from videoqa.perception.scene_graph.config import ATTRIBUTE_DIM, SG_TOKEN_DIM, attribute_slices
+from tests.perception.scene_graph.conftest import SYNTH_LABELS, TINY_CONFIG
+from videoqa.errors import CheckpointError, ModelUnavailableError
+from videoqa.perception.scene_graph.config import SceneGraphConfig, SceneGraphLabels
 from videoqa.perception.scene_graph.motifs import SceneGraphPredictor, pair_geometry, top_k_triplets
 
 BOXES = torch.tensor(
@@ -25,8 +26,29 @@ def model() -> SceneGraphPredictor:
 
 
 def test_token_dim_is_53() -> None:
-    assert SG_TOKEN_DIM == 53 and ATTRIBUTE_DIM == 19
-    assert attribute_slices()["color"] == slice(6, 14)
+    assert SYNTH_LABELS.token_dim == 53 and SYNTH_LABELS.attribute_dim == 19
+    assert SYNTH_LABELS.attribute_slices()["color"] == slice(6, 14)
+    assert SYNTH_LABELS.phrase({"shape": "circle", "color": "red", "size": "small",
+                                "material": "metal"}) == "small red metal circle"  # fmt: skip
+
+
+def test_the_label_space_sets_the_heads_and_the_token_layout() -> None:
+    labels = SceneGraphLabels(attributes={"kind": ("cat", "dog", "bird")}, predicates=("near",))
+    assert labels.token_dim == 2 * (3 + 4) + 1 + 1
+    torch.manual_seed(0)
+    config = TINY_CONFIG.model_copy(update={"label_space": labels})
+    out = SceneGraphPredictor(config).predict(torch.rand(2, 3, 48, 48), BOXES.expand(2, -1, -1))
+    assert out.attribute_probs.shape == (2, 4, 3) and out.relation_probs.shape == (2, 4, 4, 1)
+    assert out.tokens.shape == (2, 8, 16) and out.object_labels.shape == (2, 4, 1)
+
+
+def test_the_label_space_is_required_and_checked() -> None:
+    with pytest.raises(ValueError, match="label_space"):
+        SceneGraphConfig(image_size=48)
+    with pytest.raises(ValueError, match="distinct"):
+        SceneGraphLabels(attributes={"kind": ("cat", "cat")}, predicates=("near",))
+    with pytest.raises(ValueError, match="phrase_order"):
+        SceneGraphLabels(attributes={"kind": ("cat",)}, predicates=("near",), phrase_order=("x",))
 
 
 def test_predict_shapes_and_masks(model: SceneGraphPredictor) -> None:
@@ -43,7 +65,7 @@ def test_predict_shapes_and_masks(model: SceneGraphPredictor) -> None:
     assert out.triplets[1, 0].tolist() == [0, -1, 0]
     assert (out.triplets[2] == -1).all() and (out.tokens[2] == 0).all()
     # probabilities: each attribute sums to one for a real object, relations zero on the diagonal
-    for sl in attribute_slices().values():
+    for sl in SYNTH_LABELS.attribute_slices().values():
         torch.testing.assert_close(out.attribute_probs[0, :, sl].sum(-1), torch.ones(4))
     assert out.relation_probs[0].diagonal(dim1=0, dim2=1).abs().max() == 0
     assert (out.scores[0, :-1] >= out.scores[0, 1:]).all()
@@ -143,3 +165,9 @@ def test_save_and_load_round_trip(model: SceneGraphPredictor, tmp_path: Path) ->
     torch.testing.assert_close(a.tokens, b.tokens)
     with pytest.raises(ModelUnavailableError):
         SceneGraphPredictor.from_pretrained(tmp_path / "missing")
+    # a predictor saved before the label space was recorded is refused with the way out
+    raw = json.loads((tmp_path / "p" / "config.json").read_text())
+    del raw["label_space"], raw["model_type"]
+    (tmp_path / "p" / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError, match="label_space.*scene_graph_labels.json"):
+        SceneGraphPredictor.from_pretrained(tmp_path / "p")

@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from tests.perception.scene_graph.conftest import LIKE_FRAMES, TINY_CONFIG
+from tests.perception.scene_graph.conftest import LIKE_FRAMES, SYNTH_LABELS, TINY_CONFIG
+from videoqa.errors import UsageError
 from videoqa.features.extract import VideoJob
 from videoqa.features.store import FeatureNotFoundError, FeatureStore, FeatureStoreError
 from videoqa.perception.scene_graph.motifs import SceneGraphPredictor
 from videoqa.perception.scene_graph.store import (
-    SG_TOKEN_DIM,
     SceneGraphFrames,
     SceneGraphStore,
+    SceneGraphStoreMeta,
+    SceneGraphWriter,
     extract_scene_graphs,
     scene_graphs_for_frames,
 )
@@ -34,7 +36,7 @@ def _frames(video_id: str, t: int = 2) -> SceneGraphFrames:
     triplets[:, 0], triplets[:, 1] = [1, 0, 0], [0, 3, 1]
     return SceneGraphFrames(
         video_id=video_id,
-        tokens=np.zeros((t, k, SG_TOKEN_DIM), np.float32),
+        tokens=np.zeros((t, k, SYNTH_LABELS.token_dim), np.float32),
         token_mask=np.array([[True, True, False]] * t),
         triplets=triplets,
         scores=np.array([[0.2, 0.7, 0.0]] * t, np.float32),
@@ -43,6 +45,7 @@ def _frames(video_id: str, t: int = 2) -> SceneGraphFrames:
         object_mask=np.ones((t, r), bool),
         times=np.arange(t) / 4.0,
         frame_indices=np.arange(t, dtype=np.int64),
+        labels=SYNTH_LABELS,
     )
 
 
@@ -56,6 +59,23 @@ def test_describe_and_evidence_sorted_by_score() -> None:
     ]
     assert evidence[0].score == pytest.approx(0.7) and evidence[0].time == 0.25
     assert len(graphs.triplet_evidence(0, k=1)) == 1
+    unnamed = SceneGraphFrames(**{**graphs.__dict__, "labels": None})
+    with pytest.raises(UsageError, match="label space"):
+        unnamed.describe(0, 0)
+
+
+def test_the_store_names_objects_with_the_label_space_of_its_meta(tmp_path: Path) -> None:
+    meta = SceneGraphStoreMeta(
+        token_dim=SYNTH_LABELS.token_dim, top_k=3, max_objects=2,
+        predicates=list(SYNTH_LABELS.predicates),
+        attribute_values={k: list(v) for k, v in SYNTH_LABELS.attributes.items()},
+        phrase_order=list(SYNTH_LABELS.phrase_order), num_frames=2, source="p", like="f",
+    )  # fmt: skip
+    with SceneGraphWriter(tmp_path / "sg", meta) as writer:
+        writer.add(_frames("v"))
+    graphs = SceneGraphStore(tmp_path / "sg").get("v")
+    assert graphs.labels == SYNTH_LABELS and graphs.describe(0, 0) == "large red metal circle"
+    assert graphs.triplet_evidence(1)[0].predicate == "below"
 
 
 def test_frames_reject_bad_shapes() -> None:
@@ -75,7 +95,9 @@ def test_extract_round_trip_aligned_with_the_feature_store(
     assert store.ids() == features.ids()
     assert store.meta.token_dim == 53 and store.meta.top_k == TINY_CONFIG.top_k
     assert store.meta.num_frames == LIKE_FRAMES and store.meta.attribute_values["color"][0] == "red"
+    assert store.meta.label_space == TINY_CONFIG.label_space  # the predictor's, via meta.json
     graphs = store.get("train_00001")
+    assert graphs.labels == SYNTH_LABELS
     ref = features.get("train_00001")
     np.testing.assert_array_equal(graphs.frame_indices, ref.frame_indices)
     np.testing.assert_array_equal(graphs.times, ref.times)

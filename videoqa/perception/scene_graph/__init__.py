@@ -1,8 +1,10 @@
 """Scene-graph prediction for SGVLM (stage 1): a Neural-Motifs-style predictor
-(:mod:`.motifs`), its pretraining on synthetic frame graphs (:mod:`.train`) and a store
-of predicted scene graphs aligned with a frame feature store (:mod:`.store`)."""
+(:mod:`.motifs`) over a label space that comes with its data (:mod:`.config`), frames
+with ground-truth frame graphs (:mod:`.data`), its training losses (:mod:`.losses`,
+trained by the ``sg-predictor`` recipe), SGCls/SGDet evaluation (:mod:`.evaluation`)
+and a store of predicted scene graphs aligned with a frame feature store (:mod:`.store`)."""
 
-from videoqa.perception.scene_graph.config import SG_TOKEN_DIM, SceneGraphConfig
+from videoqa.perception.scene_graph.config import SceneGraphConfig, SceneGraphLabels
 from videoqa.perception.scene_graph.motifs import FrameSceneGraphs, SceneGraphPredictor
 from videoqa.perception.scene_graph.store import (
     SceneGraphFrames,
@@ -15,10 +17,10 @@ from videoqa.perception.scene_graph.store import (
 )
 
 __all__ = [
-    "SG_TOKEN_DIM",
     "FrameSceneGraphs",
     "SceneGraphConfig",
     "SceneGraphFrames",
+    "SceneGraphLabels",
     "SceneGraphPredictor",
     "SceneGraphStore",
     "SceneGraphStoreMeta",

@@ -11,7 +11,8 @@ Model (per frame, all frames of a batch at once):
 3. object context (Zellers et al., "Neural Motifs: Scene Graph Parsing with Global
    Context", CVPR 2018, §4.2): the objects are ordered left to right by box centre
    ``x`` and a BiLSTM runs over them; its states feed one classifier per attribute
-   (shape, colour, size, material);
+   of the label space (``config.label_space``; on the synthetic benchmark shape,
+   colour, size, material);
 4. edge context (§4.3): a second BiLSTM over the object context and the embedded
    attribute distributions; for every ordered pair ``(i, j)``, ``i != j``, the relation
    feature is ``head(e_i) * tail(e_j) + g(b_i, b_j)`` (Eq. 6, with a learnt geometry
@@ -33,12 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from videoqa.perception.scene_graph.config import (
-    ATTRIBUTE_DIM,
-    ATTRIBUTE_SIZES,
-    PREDICATE_NAMES,
-    SceneGraphConfig,
-)
+from videoqa.perception.scene_graph.config import SceneGraphConfig
 from videoqa.perception.scene_graph.detector import (
     CenterNetHead,
     CenterNetOutput,
@@ -67,8 +63,8 @@ class SceneGraphLogits:
     """Training outputs on given boxes.
 
     Attributes:
-        attributes: one ``(N, R, V_a)`` logit tensor per attribute (shape 6, colour 8,
-            size 2, material 3).
+        attributes: one ``(N, R, V_a)`` logit tensor per attribute of the label
+            space (synthetic benchmark: shape 6, colour 8, size 2, material 3).
         relations: ``(N, R, R, P)`` predicate logits of the ordered pair ``(i, j)``
             (diagonal and padded pairs are meaningless; mask them).
     """
@@ -77,7 +73,8 @@ class SceneGraphLogits:
     relations: Tensor
 
     def attribute_probs(self) -> Tensor:
-        """``(N, R, 19)`` concatenated per-attribute softmax probabilities."""
+        """``(N, R, A)`` concatenated per-attribute softmax probabilities (``A`` =
+        ``label_space.attribute_dim``, 19 on the synthetic benchmark)."""
         return torch.cat([logits.softmax(-1) for logits in self.attributes], dim=-1)
 
 
@@ -89,7 +86,7 @@ class TopKTriplets:
         triplets: ``(N, K, 3)`` long ``[subject r, predicate p, object r]``; ``-1`` pads;
             an object-only token (frame with one object) is ``[r, -1, r]``.
         scores: ``(N, K)`` triplet score in [0, 1] (0 where padded).
-        tokens: ``(N, K, 53)`` scene-graph tokens (zeros where padded).
+        tokens: ``(N, K, D)`` scene-graph tokens (``D`` = ``label_space.token_dim``) (zeros where padded).
         token_mask: ``(N, K)`` bool, True = real token.
     """
 
@@ -107,13 +104,14 @@ class FrameSceneGraphs:
         boxes: ``(N, R, 4)`` normalised xyxy (zeros where masked).
         object_mask: ``(N, R)`` bool, True = real object.
         object_scores: ``(N, R)`` detection confidence in [0, 1] (1 for given boxes).
-        attribute_probs: ``(N, R, 19)`` per-attribute probabilities (shape, colour, size,
-            material, concatenated).
-        object_labels: ``(N, R, 4)`` long arg-max attribute indices, ``-1`` where masked.
+        attribute_probs: ``(N, R, A)`` per-attribute probabilities, concatenated in the
+            order of ``label_space.attributes``.
+        object_labels: ``(N, R, n_attributes)`` long arg-max attribute indices, ``-1``
+            where masked.
         relation_probs: ``(N, R, R, P)`` predicate probabilities of each ordered pair (0 on
             the diagonal and for masked objects).
         triplets, scores, tokens, token_mask: see :class:`TopKTriplets`
-            (``(N, K, 3)``, ``(N, K)``, ``(N, K, 53)``, ``(N, K)``).
+            (``(N, K, 3)``, ``(N, K)``, ``(N, K, D)``, ``(N, K)``).
     """
 
     boxes: Tensor
@@ -186,17 +184,17 @@ def top_k_triplets(
     object_mask: Tensor,
     top_k: int,
 ) -> TopKTriplets:
-    """Keep the ``top_k`` triplets of each frame and build their 53-d tokens.
+    """Keep the ``top_k`` triplets of each frame and build their tokens.
 
     Triplet score = ``P(p | i, j) * conf(i) * conf(j)`` over every ordered pair
     ``i != j`` of real objects and every predicate ``p``; ties are broken by the flat
     index ``(i, j, p)`` order of ``torch.topk``. A frame with exactly one object gets one
     object-only token (predicate part zero, object part = subject part, score =
     ``conf``); a frame without objects gets no token. Token layout: see
-    :data:`~videoqa.perception.scene_graph.config.SG_TOKEN_DIM`.
+    :attr:`~videoqa.perception.scene_graph.config.SceneGraphLabels.token_dim`.
 
     Args:
-        attribute_probs: ``(N, R, 19)``. boxes: ``(N, R, 4)``. object_scores: ``(N, R)``.
+        attribute_probs: ``(N, R, A)``. boxes: ``(N, R, 4)``. object_scores: ``(N, R)``.
         relation_probs: ``(N, R, R, P)``. object_mask: ``(N, R)`` bool. top_k: ``K``.
 
     Returns:
@@ -239,7 +237,7 @@ def _triplet_tokens(
     padded from ``k`` to ``top_k``."""
     subj, pred, obj = chosen
     n, k = values.shape
-    objects = torch.cat([attribute_probs, boxes], dim=-1)  # (N, R, 23)
+    objects = torch.cat([attribute_probs, boxes], dim=-1)  # (N, R, A + 4)
     take = lambda idx: objects.gather(1, idx.unsqueeze(-1).expand(-1, -1, objects.shape[-1]))  # noqa: E731
     pair_probs = relation_probs[
         torch.arange(n, device=boxes.device)[:, None], subj, obj
@@ -295,7 +293,9 @@ class SceneGraphPredictor(PretrainedMixin, nn.Module):
     ``"scene-graph-predictor"`` + :class:`SceneGraphConfig`) and ``model.safetensors``;
     ``from_pretrained`` returns the predictor in eval mode and raises
     :class:`~videoqa.errors.CheckpointError` on a missing or mismatched checkpoint
-    (checkpoints written before ``model_type`` was recorded still load).
+    (checkpoints written before ``model_type`` was recorded still load when their
+    ``config.json`` is given a ``label_space``: the predictor's output names are part of
+    its config).
 
     Args:
         config: :class:`SceneGraphConfig`.
@@ -305,9 +305,10 @@ class SceneGraphPredictor(PretrainedMixin, nn.Module):
     config_class = SceneGraphConfig
     untyped_legacy = True
 
-    def __init__(self, config: SceneGraphConfig | None = None) -> None:
+    def __init__(self, config: SceneGraphConfig) -> None:
         super().__init__()
-        self.config = config = config or SceneGraphConfig()
+        self.config = config
+        labels = config.label_space
         h = config.hidden_size
         self.detector = CenterNetHead(config.trunk_channels)
         self.region = _RegionEncoder(config.crop_size, config.region_dim)
@@ -316,9 +317,9 @@ class SceneGraphPredictor(PretrainedMixin, nn.Module):
             config.region_dim + 32, h, batch_first=True, bidirectional=True
         )
         self.classifiers = nn.ModuleList(
-            nn.Linear(2 * h + config.region_dim, size) for size in ATTRIBUTE_SIZES
+            nn.Linear(2 * h + config.region_dim, size) for size in labels.attribute_sizes
         )
-        self.label_embed = nn.Linear(ATTRIBUTE_DIM, 32)
+        self.label_embed = nn.Linear(labels.attribute_dim, 32)
         self.edge_context = nn.LSTM(2 * h + 32, h, batch_first=True, bidirectional=True)
         rel = 2 * h
         self.head = nn.Linear(2 * h, rel)
@@ -326,7 +327,7 @@ class SceneGraphPredictor(PretrainedMixin, nn.Module):
         self.pair = nn.Sequential(
             nn.Linear(_PAIR_DIM, 64), nn.ReLU(inplace=True), nn.Linear(64, rel)
         )
-        self.predicate = nn.Sequential(nn.ReLU(), nn.Linear(rel, len(PREDICATE_NAMES)))
+        self.predicate = nn.Sequential(nn.ReLU(), nn.Linear(rel, len(labels.predicates)))
         self.dropout = nn.Dropout(config.dropout)
 
     # ------------------------------------------------------------------ parts
@@ -371,12 +372,15 @@ class SceneGraphPredictor(PretrainedMixin, nn.Module):
             boxes: ``(N, R, 4)`` normalised xyxy. object_mask: ``(N, R)`` bool.
 
         Returns:
-            :class:`SceneGraphLogits` (``(N, R, V_a)`` per attribute, ``(N, R, R, 6)``).
+            :class:`SceneGraphLogits` (``(N, R, V_a)`` per attribute, ``(N, R, R, P)``).
         """
         n, r, _ = boxes.shape
         if r == 0:
-            empty = boxes.new_zeros(n, 0, 0, len(PREDICATE_NAMES))
-            return SceneGraphLogits([boxes.new_zeros(n, 0, v) for v in ATTRIBUTE_SIZES], empty)
+            labels = self.config.label_space
+            empty = boxes.new_zeros(n, 0, 0, len(labels.predicates))
+            return SceneGraphLogits(
+                [boxes.new_zeros(n, 0, v) for v in labels.attribute_sizes], empty
+            )
         frame_index, slot = object_mask.nonzero(as_tuple=True)
         crops = roi_align(
             images,

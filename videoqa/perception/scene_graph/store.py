@@ -10,21 +10,22 @@ Layout of a store folder ``DIR``::
 Each video's frames are those of the feature store it is aligned to (``like``): the same
 ``frame_indices`` and ``times``, so scene-graph tokens stack with the frame features.
 Writes are atomic (``*.tmp`` then ``os.replace``) and resumable (ids already written are
-skipped). Token layout: :data:`SG_TOKEN_DIM` (see :mod:`.config`).
+skipped). Token layout: see :mod:`.config`; the label space (attribute values,
+predicates) is recorded in ``meta.json`` and names the predicted indices.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote, unquote
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from videoqa.errors import UsageError, VideoError
 from videoqa.features.extract import VideoJob
@@ -35,13 +36,11 @@ from videoqa.features.store import (
     StoreMismatchError,
     append_error,
 )
-from videoqa.perception.scene_graph.config import ATTRIBUTES, PREDICATE_NAMES, SG_TOKEN_DIM
+from videoqa.perception.scene_graph.config import SceneGraphLabels
 from videoqa.perception.scene_graph.motifs import SceneGraphPredictor
-from videoqa.synth.vocab import ATTRIBUTE_VALUES
 from videoqa.video.reader import VideoReader
 
 __all__ = [
-    "SG_TOKEN_DIM",
     "ExtractReport",
     "SceneGraphFrames",
     "SceneGraphStore",
@@ -62,7 +61,7 @@ OBJECT_ONLY = "exists"
 @dataclass(frozen=True)
 class TripletEvidence:
     """One predicted triplet as text: ``subject``/``object`` like "small red metal circle",
-    ``predicate`` from PREDICATES (``"exists"`` for an object-only token, whose object is
+    ``predicate`` from the label space's predicates (``"exists"`` for an object-only token, whose object is
     the subject), ``score`` in [0, 1], ``time`` of the frame in seconds."""
 
     subject: str
@@ -78,16 +77,20 @@ class SceneGraphFrames:
 
     Attributes:
         video_id: the video id.
-        tokens: ``(T, K, 53)`` float32 scene-graph tokens (top-K triplets per frame).
+        tokens: ``(T, K, D)`` float32 scene-graph tokens (top-K triplets per frame;
+            ``D = labels.token_dim``, 53 on the synthetic benchmark).
         token_mask: ``(T, K)`` bool, True = real token.
         triplets: ``(T, K, 3)`` int64 ``[subject r, predicate p, object r]`` (-1 pads;
             ``[r, -1, r]`` is an object-only token).
         scores: ``(T, K)`` float32 triplet confidence in [0, 1].
         boxes: ``(T, R, 4)`` float32 normalised xyxy in [0, 1].
-        object_labels: ``(T, R, 4)`` int64 (shape, color, size, material) indices, -1 pad.
+        object_labels: ``(T, R, n_attributes)`` int64 value index of each attribute of
+            the label space, -1 pad.
         object_mask: ``(T, R)`` bool.
         times: ``(T,)`` float64 seconds.
         frame_indices: ``(T,)`` int64 source frame indices.
+        labels: the label space naming the indices (needed by :meth:`describe` and
+            :meth:`triplet_evidence`; not stored in the ``.npz``, the store's meta holds it).
 
     Raises:
         ValueError: inconsistent shapes.
@@ -103,16 +106,20 @@ class SceneGraphFrames:
     object_mask: np.ndarray
     times: np.ndarray
     frame_indices: np.ndarray
+    labels: SceneGraphLabels | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         t, k = self.token_mask.shape
         r = self.object_mask.shape[1]
+        dim, n_attr = self.tokens.shape[-1], self.object_labels.shape[-1]
+        if self.labels is not None:
+            dim, n_attr = self.labels.token_dim, len(self.labels.attributes)
         expected = {
-            "tokens": (t, k, SG_TOKEN_DIM),
+            "tokens": (t, k, dim),
             "triplets": (t, k, 3),
             "scores": (t, k),
             "boxes": (t, r, 4),
-            "object_labels": (t, r, len(ATTRIBUTES)),
+            "object_labels": (t, r, n_attr),
             "times": (t,),
             "frame_indices": (t,),
         }
@@ -127,19 +134,27 @@ class SceneGraphFrames:
         """``T``."""
         return int(self.token_mask.shape[0])
 
+    def _labels(self) -> SceneGraphLabels:
+        if self.labels is None:
+            raise UsageError(f"{self.video_id}: scene graphs without a label space cannot be named")
+        return self.labels
+
     def describe(self, t: int, r: int) -> str:
-        """Words for object ``r`` of frame ``t``: "<size> <color> <material> <shape>".
+        """Words for object ``r`` of frame ``t``: its attribute values in the label
+        space's ``phrase_order`` ("small red metal circle" on the synthetic benchmark).
 
         Raises:
             IndexError: ``r`` is not a real object of frame ``t``.
+            UsageError: :attr:`labels` is not set.
         """
+        labels = self._labels()
         if not self.object_mask[t, r]:
             raise IndexError(f"frame {t} has no object {r}")
         words = {
-            name: ATTRIBUTE_VALUES[name][int(i)]
-            for name, i in zip(ATTRIBUTES, self.object_labels[t, r], strict=True)
+            name: labels.attributes[name][int(i)]
+            for name, i in zip(labels.attribute_names, self.object_labels[t, r], strict=True)
         }
-        return f"{words['size']} {words['color']} {words['material']} {words['shape']}"
+        return labels.phrase(words)
 
     def triplet_evidence(self, t: int, k: int | None = None) -> list[TripletEvidence]:
         """The real tokens of frame ``t`` as text, best score first (at most ``k``)."""
@@ -151,7 +166,7 @@ class SceneGraphFrames:
             out.append(
                 TripletEvidence(
                     subject=self.describe(t, s),
-                    predicate=PREDICATE_NAMES[p] if p >= 0 else OBJECT_ONLY,
+                    predicate=self._labels().predicates[p] if p >= 0 else OBJECT_ONLY,
                     object=self.describe(t, o),
                     score=float(self.scores[t, row]),
                     time=float(self.times[t]),
@@ -160,27 +175,47 @@ class SceneGraphFrames:
         return out
 
 
+#: the arrays of a :class:`SceneGraphFrames` kept in a video's ``.npz`` file.
+_ARRAYS: tuple[str, ...] = tuple(
+    f.name for f in fields(SceneGraphFrames) if f.name not in ("video_id", "labels")
+)
+
+
 class SceneGraphStoreMeta(BaseModel):
     """What produced a scene-graph store.
 
     Attributes:
-        token_dim: 53. top_k: ``K``. max_objects: ``R``.
+        token_dim: width of a token (53 on the synthetic benchmark). top_k: ``K``.
+        max_objects: ``R``.
         predicates: predicate names (token and ``triplets`` order).
         attribute_values: attribute name -> values, in the order of ``object_labels``.
+        phrase_order: attribute order of an object's description (empty = the order of
+            ``attribute_values``); with ``predicates`` and ``attribute_values`` the
+            predictor's label space (:attr:`label_space`).
         num_frames: frames per video of the aligned feature store (0 when variable).
         source: the predictor directory. like: the feature store the frames follow.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    token_dim: int = SG_TOKEN_DIM
+    token_dim: int
     top_k: int
     max_objects: int
     predicates: list[str]
     attribute_values: dict[str, list[str]]
+    phrase_order: list[str] = Field(default_factory=list)
     num_frames: int
     source: str
     like: str
+
+    @property
+    def label_space(self) -> SceneGraphLabels:
+        """The label space of the predictor that wrote the store."""
+        return SceneGraphLabels(
+            attributes={k: tuple(v) for k, v in self.attribute_values.items()},
+            predicates=tuple(self.predicates),
+            phrase_order=tuple(self.phrase_order),
+        )
 
 
 def _file_name(video_id: str) -> str:
@@ -243,10 +278,8 @@ class SceneGraphStore:
             raise FeatureNotFoundError(f"no scene graphs of video {video_id!r} in {self.root}")
         try:
             with np.load(path) as data:
-                arrays = {
-                    f.name: data[f.name] for f in fields(SceneGraphFrames) if f.name != "video_id"
-                }
-            return SceneGraphFrames(video_id=video_id, **arrays)
+                arrays = {name: data[name] for name in _ARRAYS}
+            return SceneGraphFrames(video_id=video_id, labels=self.meta.label_space, **arrays)
         except (KeyError, ValueError, OSError) as err:
             raise FeatureStoreError(f"{path}: malformed scene graphs ({err})") from err
 
@@ -314,7 +347,7 @@ class SceneGraphWriter:
         with open(tmp, "wb") as handle:
             np.savez(
                 handle,
-                **{f.name: getattr(frames, f.name) for f in fields(frames) if f.name != "video_id"},
+                **{name: getattr(frames, name) for name in _ARRAYS},
             )
             handle.flush()
             os.fsync(handle.fileno())
@@ -380,6 +413,7 @@ def scene_graphs_for_frames(
         object_mask=cat("object_mask"),
         times=times,
         frame_indices=indices,
+        labels=predictor.config.label_space,
     )
 
 
@@ -388,17 +422,19 @@ def _no_frames(
 ) -> SceneGraphFrames:
     """The :class:`SceneGraphFrames` of a video with ``T = 0`` frames."""
     k, r = predictor.config.top_k, predictor.config.max_objects
+    labels = predictor.config.label_space
     return SceneGraphFrames(
         video_id=video_id,
-        tokens=np.zeros((0, k, SG_TOKEN_DIM), np.float32),
+        tokens=np.zeros((0, k, labels.token_dim), np.float32),
         token_mask=np.zeros((0, k), bool),
         triplets=np.zeros((0, k, 3), np.int64),
         scores=np.zeros((0, k), np.float32),
         boxes=np.zeros((0, r, 4), np.float32),
-        object_labels=np.zeros((0, r, 4), np.int64),
+        object_labels=np.zeros((0, r, len(labels.attributes)), np.int64),
         object_mask=np.zeros((0, r), bool),
         times=times,
         frame_indices=indices,
+        labels=labels,
     )
 
 
@@ -425,11 +461,14 @@ def _store_meta(
     predictor: SceneGraphPredictor, predictor_dir: Path, like: FeatureStore
 ) -> SceneGraphStoreMeta:
     cfg = predictor.config
+    labels = cfg.label_space
     return SceneGraphStoreMeta(
+        token_dim=labels.token_dim,
         top_k=cfg.top_k,
         max_objects=cfg.max_objects,
-        predicates=list(PREDICATE_NAMES),
-        attribute_values={name: list(ATTRIBUTE_VALUES[name]) for name in ATTRIBUTES},
+        predicates=list(labels.predicates),
+        attribute_values={name: list(v) for name, v in labels.attributes.items()},
+        phrase_order=list(labels.phrase_order),
         num_frames=like.meta.frames,
         source=str(predictor_dir),
         like=str(like.root),
