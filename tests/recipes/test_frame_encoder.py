@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from videoqa.encoders.cnn import CNNConfig, CNNFrameEncoder, is_cnn_dir
 from videoqa.encoders.cnn_probes import ProbeHeads
@@ -19,14 +18,6 @@ from videoqa.training import Interrupted, TrainingLoop
 from videoqa.training.logs import read_metrics
 
 SMALL = {"image_size": 32, "channels": [4, 8, 8, 8], "patch_dim": 6, "embed_dim": 16}
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 import typer
 from typer.testing import CliRunner
 
@@ -22,14 +21,6 @@ from videoqa.synth.config import SynthConfig
 from videoqa.synth.generate import generate_dataset
 from videoqa.training import Interrupted, TrainingLoop
 from videoqa.training.logs import read_metrics
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
