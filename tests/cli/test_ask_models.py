@@ -84,7 +84,8 @@ def test_eval_with_a_trained_backbone(checkpoints, sample_videos, tmp_path):
     spec = f"vgt:{checkpoints['vgt']}"
     out = tmp_path / "preds.jsonl"
     args = ["eval", "-d", "nextqa-mc", "-a", str(annotations), "--video-root", str(root)]
-    result = runner.invoke(app, [*args, "--model", spec, "--top-k", "2", "-o", str(out), "--json"])
+    args += ["--model", spec, "--top-k", "2", "-o", str(out), "--json"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["count"], report["answered"], report["errors"]) == (3, 3, 0)
@@ -97,7 +98,7 @@ def test_eval_with_a_trained_backbone(checkpoints, sample_videos, tmp_path):
         assert row["pretrained"] is False
     # eval's default --frames 16 differs from the checkpoint's 6: said, not obeyed
     assert "16 frames asked for" in " ".join(result.stderr.split())
-    again = runner.invoke(app, [*args, "--model", spec, "-o", str(out), "--json"])
+    again = runner.invoke(app, args)
     assert again.exit_code == 0 and "0 answered, 3 already" in again.stderr
 
 
