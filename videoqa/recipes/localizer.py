@@ -335,8 +335,12 @@ class LocalizerRecipe(Recipe):
         model.save_pretrained(Path(directory))  # type: ignore[operator]
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
-        best = FrameLocalizer.from_pretrained(Path(directory))
-        model.load_state_dict(best.state_dict(), strict=True)
+        """Copy the best epoch's weights back into ``model`` (names and shapes checked).
+
+        Raises:
+            CheckpointError: missing, damaged or mismatched checkpoint.
+        """
+        model.load_weights(Path(directory))  # type: ignore[operator]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """The QVHighlights metrics of every test split (percent)."""
