@@ -122,13 +122,18 @@ class LocalizerOptions(_Section):
 
 class LocalizerRecipeConfig(RunConfig):
     """``localizer`` recipe config: the shared sections (defaults: 5 epochs, 64
-    queries per batch, AdamW lr 1e-3, 50 warm-up steps then cosine to 0) plus
-    ``data``, ``model`` and ``localizer`` options."""
+    queries per batch, AdamW lr 1e-3, 49 warm-up steps then cosine to 0) plus
+    ``data``, ``model`` and ``localizer`` options.
+
+    ``warmup_steps=49`` gives the LR multipliers ``(s + 1) / 50`` for steps 0–49, those
+    of the former stage-2 loop's 50-step warm-up (the shared schedule ramps as
+    ``(s + 1) / (w + 1)`` and is 1 at step ``w``); its cosine then runs one step ahead
+    of the old one (progress ``(s - 49) / (S - 49)`` instead of ``(s - 50) / (S - 50)``)."""
 
     epochs: int = Field(5, ge=1)
     batch_size: int = Field(64, ge=2)
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig(lr=1e-3))
-    scheduler: SchedulerConfig = Field(default_factory=lambda: SchedulerConfig(warmup_steps=50))
+    scheduler: SchedulerConfig = Field(default_factory=lambda: SchedulerConfig(warmup_steps=49))
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     data: LocalizerDataConfig
     model: LocalizerModelConfig
