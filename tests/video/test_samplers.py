@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from videoqa.errors import UnknownNameError, UsageError
+from videoqa.errors import UnknownNameError, UnsupportedVideoError, UsageError
 from videoqa.video.samplers import (
     SAMPLERS,
     VideoTiming,
@@ -39,8 +39,9 @@ def test_from_info_rejects_zero_duration() -> None:
     info = VideoInfo(
         path="v.mp4", duration=0.0, fps=25.0, num_frames=0, width=8, height=8, codec="h264"
     )
-    with pytest.raises(UsageError, match="duration"):
+    with pytest.raises(UnsupportedVideoError, match="duration") as caught:
         VideoTiming.from_info(info)
+    assert caught.value.exit_code == 3 and caught.value.path == "v.mp4"  # a bad video
 
 
 @pytest.mark.parametrize(

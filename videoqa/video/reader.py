@@ -23,6 +23,51 @@ Not handled: raw elementary streams without timestamps (UnsupportedVideoError); 
 files with DivX/Xvid "packed B-frames", whose timestamps FFmpeg itself gets wrong; the
 flip part of display matrices (only the rotation is applied).
 
+Damaged files. Every failure to read a file is one of the typed errors of
+:mod:`videoqa.errors` and its message names the file and what was wrong: whatever PyAV,
+FFmpeg or numpy raise on a damaged file (``UnicodeDecodeError``, ``IndexError``, ...) is
+turned into :class:`~videoqa.errors.CorruptVideoError`. The policy, in order:
+
+- Metadata tags that are not valid UTF-8 are decoded as Latin-1, so a legacy file with,
+  say, a Latin-1 title opens normally (the reader uses no tag but ``rotate``).
+- Guards before anything is allocated: a header declaring frames of more than
+  :data:`MAX_FRAME_PIXELS` pixels or a side over :data:`MAX_FRAME_SIDE` pixels is
+  UnsupportedVideoError; a declared duration, or timestamps spanning, more than
+  :data:`MAX_DURATION` seconds is CorruptVideoError; a request whose output would exceed
+  :data:`MAX_BATCH_BYTES` bytes is UsageError. Frame counts declared by a container are
+  never used to read: the index, and ``num_frames`` after :meth:`VideoReader.frame_times`,
+  count the packets actually demuxed.
+- Truncation (the end of the file is missing): the whole file is refused with
+  CorruptVideoError ("truncated") when the demux pass can tell, i.e. the demuxer flags the
+  last packet as incomplete (MP4, MOV, AVI, FLV ...); an MP4/MOV holds fewer packets than
+  its sample tables declare; an MKV/WebM segment of declared size ends past the end of
+  the file; an MPEG-TS file is not a whole number of TS packets. Where it cannot tell (an
+  MPEG-TS cut at a packet boundary, MPEG-PS, an MKV of unknown size), the incomplete last
+  frame is caught by the next rule.
+- Damaged frames are never returned, as far as FFmpeg lets the reader see the damage.
+  The decoders of intra-only codecs, MPEG-4 part 2, H.263/FLV1, VP8, VP9 and AV1, and of
+  H.264, HEVC and MPEG-2 in files without open GOPs, run in strict mode
+  (``err_detect=explode``): a bitstream error fails the read instead of being concealed
+  (concealed pixels depend on what the decoder happened to decode before, so they would
+  differ between read paths). A frame the decoder flags as corrupt
+  (``AV_FRAME_FLAG_CORRUPT``), a keyframe that does not decode as one, and an incomplete
+  keyframe sent last to the decoder (checked alone, strictly) make the read that decodes
+  them raise CorruptVideoError naming the frame; reads of other frames work as usual.
+  VP8 is decoded on one thread without skipping frames (its threaded decoder and its
+  non-reference frames are not reliable on damaged data).
+- Same pixels on every read path: always for undamaged files, and for damaged files
+  whose frames the rules above accept. Known exception (FFmpeg gives no signal): in
+  damaged VP8 files and in damaged H.264/HEVC/MPEG-2 files with open GOPs, whose errors
+  must be concealed (strict mode fails on legitimate open-GOP streams after a seek), a
+  picture decoded only in part can be completed from leftover decoder buffers that depend
+  on the read path (about 1 in 200 damaged files that read at all, in the fuzz campaign
+  of ``benchmarks/fuzz_reader.py``).
+- One frame size: frames come out at the size the header declares (or ``size``); when the
+  decoded size changes mid-stream (damaged or adaptive streams) those frames are scaled
+  to it (libswscale, area), so a batch is always ``(T, H, W, 3)`` with the probed H, W.
+- Time limit: :func:`time_limit` bounds the wall-clock time of all reading done in its
+  scope (VideoTimeoutError), checked between packets; batch jobs set it per file.
+
 Time convention: seconds on the video's own timeline, ``(pts - first_pts) * time_base``,
 so the first displayed frame is at 0.0; ``VideoInfo.start_time`` keeps the offset.
 
@@ -34,11 +79,16 @@ that motivated the design.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
+from typing import ParamSpec, TypeVar
 
 import av
 import av.error
@@ -50,10 +100,31 @@ from videoqa.errors import (
     UsageError,
     VideoError,
     VideoNotFoundError,
+    VideoQAError,
+    VideoTimeoutError,
 )
 from videoqa.video.types import FrameBatch, VideoInfo
 
-__all__ = ["ReaderStats", "VideoReader", "probe", "read_frames"]
+__all__ = [
+    "MAX_BATCH_BYTES",
+    "MAX_DURATION",
+    "MAX_FRAME_PIXELS",
+    "MAX_FRAME_SIDE",
+    "ReaderStats",
+    "VideoReader",
+    "probe",
+    "read_frames",
+    "time_limit",
+]
+
+MAX_FRAME_PIXELS = 8192 * 8192
+"""Largest accepted frame area in pixels (67 Mpx; 8K UHD is 33 Mpx)."""
+MAX_FRAME_SIDE = 16384
+"""Largest accepted frame width or height in pixels."""
+MAX_DURATION = 30 * 24 * 3600.0
+"""Largest accepted duration in seconds (30 days), declared or spanned by timestamps."""
+MAX_BATCH_BYTES = 4 << 30
+"""Largest output of one read, ``T * H * W * 3`` bytes (4 GiB)."""
 
 # Demuxers that turn text files into "video" (ANSI art rendering); not media files.
 _TEXT_FORMATS = frozenset({"tty"})
@@ -73,6 +144,94 @@ _CONTAINER_MAGIC = (
     (0, b"\x30\x26\xb2\x75"),  # ASF / wmv
 )
 _MAX_SEEK_BACKOFFS = 6  # re-seek 1, 2, 4, ... 32 s earlier before restarting from the top
+# Decoders that fail on a bitstream error instead of concealing it (besides intra-only
+# codecs): concealment draws on whatever the decoder decoded before, so a damaged picture
+# would differ between read paths. H.264/HEVC/MPEG-2 join them only for files without
+# open GOPs (see VideoReader._set_strictness): after a seek into an open GOP their strict
+# mode also fails on legitimate streams (leading pictures whose references are missing).
+_STRICT_DECODERS = frozenset({"flv", "h263", "h263p", "mpeg4", "vp8", "vp9", "libdav1d", "av1"})
+_STRICT_IF_CLOSED_GOPS = frozenset({"h264", "hevc", "mpeg2video", "mpeg1video"})
+# VP8: threaded decoding of a damaged stream differs from a single-threaded one without
+# reporting an error, and a frame marked as not a reference can still update the entropy
+# probabilities that later frames use: one thread, and non-reference frames never skipped.
+_SINGLE_THREAD_DECODERS = frozenset({"vp8"})
+_NEVER_SKIP_DECODERS = frozenset({"vp8"})
+_TS_PACKET_SIZES = (188, 192, 204)  # MPEG-TS, M2TS (4-byte prefix), TS with Reed-Solomon
+_EBML_MAGIC, _MKV_SEGMENT = b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67"
+
+# Deadline of the reading done in the current context: (monotonic deadline, limit in s).
+_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "videoqa_reader_deadline", default=None
+)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Bound the wall-clock time of all video reading done in this scope (this thread).
+
+    Every :class:`VideoReader` operation inside the ``with`` block checks the deadline
+    between packets and raises :class:`~videoqa.errors.VideoTimeoutError` naming the file
+    once it has passed. Nested limits keep the earlier deadline. ``None`` or ``0``: no
+    limit. The check is cooperative: one call into FFmpeg (opening a file, demuxing or
+    decoding one packet) is not interrupted.
+
+    Args:
+        seconds: the limit in seconds (> 0), or ``None``/``0`` for none.
+
+    Raises:
+        UsageError: a negative or non-finite limit.
+    """
+    if seconds is None or seconds == 0:
+        yield
+        return
+    if not (isinstance(seconds, int | float) and np.isfinite(seconds) and seconds > 0):
+        raise UsageError(f"a time limit must be a positive number of seconds, got {seconds!r}")
+    deadline = time.monotonic() + float(seconds)
+    current = _DEADLINE.get()
+    if current is not None and current[0] <= deadline:
+        yield
+        return
+    token = _DEADLINE.set((deadline, float(seconds)))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _check_deadline(path: str) -> None:
+    """Raise VideoTimeoutError when the deadline of :func:`time_limit` has passed."""
+    current = _DEADLINE.get()
+    if current is not None and time.monotonic() > current[0]:
+        raise VideoTimeoutError(
+            f"reading {path} took longer than the limit of {current[1]:g} s", path
+        )
+
+
+def _typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn any untyped exception of a reader method into CorruptVideoError naming the file.
+
+    videoqa's own errors pass through; ``MemoryError`` becomes a plain VideoError.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except VideoQAError:
+            raise
+        except MemoryError as exc:
+            path = getattr(args[0], "_path", "?")
+            raise VideoError(f"out of memory while reading {path}", path) from exc
+        except Exception as exc:
+            path = getattr(args[0], "_path", "?")
+            raise CorruptVideoError(
+                f"cannot read {path}: {type(exc).__name__}: {exc}", path
+            ) from exc
+
+    return wrapper
 
 
 @dataclass
@@ -105,6 +264,8 @@ class _Index:
         key_size: ``(K,)`` int64 sizes in bytes of the same packets.
         pos_of_ts: packet timestamp -> decoding-order position, for every packet.
         end_ts: pts at which the last frame stops being displayed.
+        open_gops: some keyframe is followed, in decoding order, by a frame displayed
+            before it (a leading picture of an open GOP).
     """
 
     pts: np.ndarray
@@ -116,6 +277,7 @@ class _Index:
     key_size: np.ndarray
     pos_of_ts: dict[int, int]
     end_ts: int
+    open_gops: bool = False
 
 
 def _packet_ts(packet: av.Packet) -> int | None:
@@ -137,6 +299,10 @@ def _check_path(path: str | os.PathLike) -> str:
         raise VideoNotFoundError(f"video not found: {text}", text)
     if os.path.isdir(text):
         raise UnsupportedVideoError(f"not a video file (a directory): {text}", text)
+    if not os.path.isfile(text):  # a FIFO or a device could block or never end
+        raise UnsupportedVideoError(f"not a regular file: {text}", text)
+    if os.path.getsize(text) == 0:
+        raise UnsupportedVideoError(f"empty file (0 bytes): {text}", text)
     return text
 
 
@@ -153,23 +319,40 @@ def _open_error(path: str, exc: av.FFmpegError) -> VideoError:
     return CorruptVideoError(f"cannot open video {path}: {exc}", path)
 
 
-def _open(path: str, threads: bool) -> tuple[av.container.InputContainer, av.VideoStream]:
+def _open(
+    path: str, threads: bool, strict: bool | None = None
+) -> tuple[av.container.InputContainer, av.VideoStream]:
     """Open ``path`` and return the container and its first real video stream.
 
-    Other streams are set to be discarded by the demuxer. Raises the typed errors of
+    Other streams are set to be discarded by the demuxer. ``strict``: the decoder fails on
+    any bitstream error (``err_detect=explode``) instead of concealing it; ``None``: for
+    intra-only codecs and :data:`_STRICT_DECODERS`. Raises the typed errors of
     :func:`_open_error` and UnsupportedVideoError when there is no decodable video stream.
     """
     try:
-        container = av.open(path, mode="r")
+        try:
+            container = av.open(path, mode="r")
+        except UnicodeDecodeError:  # a tag that is not UTF-8: legacy files use Latin-1
+            container = av.open(path, mode="r", metadata_encoding="latin-1")
     except av.FFmpegError as exc:
         raise _open_error(path, exc) from exc
+    except Exception as exc:
+        raise CorruptVideoError(
+            f"cannot open video {path}: {type(exc).__name__}: {exc}", path
+        ) from exc
     try:
         stream = _select_video_stream(path, container)
         for other in container.streams:
             if other.index != stream.index:
                 other.discard = av.stream.Discard.all
+        codec = stream.codec_context.codec
+        threads = threads and codec.name not in _SINGLE_THREAD_DECODERS
         stream.thread_type = "AUTO" if threads else "SLICE"
         stream.thread_count = 0 if threads else 1
+        if strict is None:
+            strict = codec.intra_only or codec.name in _STRICT_DECODERS
+        if strict:
+            stream.codec_context.options = {"err_detect": "explode"}
     except BaseException:
         container.close()
         raise
@@ -209,6 +392,8 @@ def _header_info(
 ) -> VideoInfo:
     """VideoInfo from the container header only (rotation left at 0)."""
     tb = stream.time_base or Fraction(1, av.time_base)
+    if tb <= 0:
+        raise UnsupportedVideoError(f"invalid time base {tb} in {path}", path)
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate or rate <= 0:
         raise UnsupportedVideoError(f"no frame rate known for {path}", path)
@@ -220,10 +405,22 @@ def _header_info(
         duration = max(0.0, container.duration / av.time_base - offset)
     else:
         duration = 0.0
+    if not duration <= MAX_DURATION:  # also NaN
+        raise CorruptVideoError(
+            f"the header of {path} declares a duration of {duration:.4g} s "
+            f"(the reader's limit is {MAX_DURATION:.4g} s)",
+            path,
+        )
     frames = stream.frames if stream.frames > 0 else round(duration * float(rate))
     width, height = stream.codec_context.width, stream.codec_context.height
     if width <= 0 or height <= 0:
         raise UnsupportedVideoError(f"unknown frame size for {path}", path)
+    if width * height > MAX_FRAME_PIXELS or max(width, height) > MAX_FRAME_SIDE:
+        raise UnsupportedVideoError(
+            f"the header of {path} declares {width}x{height} pixel frames (the reader's "
+            f"limit is {MAX_FRAME_PIXELS} pixels and {MAX_FRAME_SIDE} per side)",
+            path,
+        )
     return VideoInfo(
         path=path,
         duration=duration,
@@ -235,6 +432,53 @@ def _header_info(
         has_audio=len(container.streams.audio) > 0,
         start_time=float(start * tb),
     )
+
+
+def _read_vint(data: bytes, pos: int) -> tuple[int, int, bool] | None:
+    """EBML variable-size integer at ``pos``: (value, next position, all-ones "unknown")."""
+    if pos >= len(data) or data[pos] == 0:
+        return None
+    length = 8 - data[pos].bit_length() + 1
+    if pos + length > len(data):
+        return None
+    value = data[pos] & (0xFF >> length)
+    for byte in data[pos + 1 : pos + length]:
+        value = (value << 8) | byte
+    return value, pos + length, value == (1 << (7 * length)) - 1
+
+
+def _matroska_cut(path: str, file_size: int) -> str | None:
+    """Why an MKV/WebM file is truncated: its Segment declares a size past the end of file."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head.startswith(_EBML_MAGIC):
+        return None
+    header = _read_vint(head, len(_EBML_MAGIC))
+    if header is None:
+        return None
+    pos = header[1] + header[0]
+    if head[pos : pos + 4] != _MKV_SEGMENT:
+        return None
+    segment = _read_vint(head, pos + 4)
+    if segment is None or segment[2]:  # size unknown (live recording): cannot tell
+        return None
+    end = segment[1] + segment[0]
+    if end > file_size:
+        return f"its segment declares {end} bytes, the file has {file_size}"
+    return None
+
+
+def _mpegts_cut(path: str, file_size: int) -> str | None:
+    """Why an MPEG-TS file is truncated: its size is not a whole number of TS packets."""
+    with open(path, "rb") as handle:
+        head = handle.read(3 * 204 + 8)
+    for size in _TS_PACKET_SIZES:
+        offset = 4 if size == 192 else 0
+        if all(head[offset + k * size : offset + k * size + 1] == b"\x47" for k in range(3)):
+            if file_size % size:
+                return f"{file_size} bytes is not a whole number of {size}-byte TS packets"
+            return None
+    return None
 
 
 def _as_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -263,19 +507,26 @@ class VideoReader:
 
     Raises:
         VideoNotFoundError: the path does not exist.
-        UnsupportedVideoError: not a media file, no video stream, or no decoder.
-        CorruptVideoError: the container cannot be opened.
+        UnsupportedVideoError: not a media file (a directory, a FIFO or device, an empty
+            file), no video stream, no decoder, or frames over the size guard.
+        CorruptVideoError: the container cannot be opened, or its header is damaged (an
+            absurd duration).
 
     Construction reads the header only; the rotation is taken from the first decoded
-    frame (see :attr:`info`).
+    frame (see :attr:`info`). Damaged files: see the module docstring for the policy;
+    every method raises only videoqa's typed errors.
     """
 
+    @_typed
     def __init__(self, path: str | os.PathLike, *, threads: bool = True) -> None:
         self._path = _check_path(path)
         self._threads = threads
         self.stats = ReaderStats()
         self._index: _Index | None = None
+        self._final_key_damaged: bool | None = None  # see _is_damaged_final_keyframe
+        self._key_set: frozenset[int] | None = None
         self._rotation: int | None = None  # known once a frame has been decoded
+        self._strict: bool | None = None  # decided by the codec, then by the index
         self._container, self._stream = _open(self._path, threads)
         self._fresh = True  # nothing read from the container yet
         try:
@@ -305,6 +556,7 @@ class VideoReader:
             self._container = None
 
     @property
+    @_typed
     def info(self) -> VideoInfo:
         """Metadata; ``num_frames`` and ``duration`` are exact once :meth:`frame_times` ran.
 
@@ -337,7 +589,7 @@ class VideoReader:
         if self._fresh:
             return
         self._live().close()
-        self._container, self._stream = _open(self._path, self._threads)
+        self._container, self._stream = _open(self._path, self._threads, self._strict)
         self._fresh = True
 
     def _packets(self) -> Iterator[av.Packet]:
@@ -345,23 +597,27 @@ class VideoReader:
         demux = self._live().demux(self._stream)
         self._fresh = False
         while True:
+            _check_deadline(self._path)
             try:
                 packet = next(demux)
             except StopIteration:
                 return
-            except av.FFmpegError as exc:
+            except Exception as exc:  # FFmpegError, and IndexError etc. on damaged files
                 raise CorruptVideoError(
-                    f"demuxing failed: {self._path}: {exc}", self._path
+                    f"demuxing failed: {self._path}: {type(exc).__name__}: {exc}", self._path
                 ) from exc
             if packet.size > 0:  # PyAV ends with empty "flush" packets; never send those
                 yield packet
 
     def _decode(self, packet: av.Packet | None) -> list[av.VideoFrame]:
         """Send one packet (``None`` drains the decoder) and return the frames it gives."""
+        _check_deadline(self._path)
         try:
             frames = self._stream.decode(packet)
-        except av.FFmpegError as exc:
-            raise CorruptVideoError(f"decoding failed: {self._path}: {exc}", self._path) from exc
+        except Exception as exc:  # FFmpegError, and anything else PyAV raises on bad data
+            raise CorruptVideoError(
+                f"decoding failed: {self._path}: {type(exc).__name__}: {exc}", self._path
+            ) from exc
         if packet is not None:
             self.stats.sent_packets += 1
         self.stats.decoded_frames += len(frames)
@@ -392,6 +648,7 @@ class VideoReader:
         return _rotation_ccw(frames[0], self._stream)
 
     # ------------------------------------------------------------------ index
+    @_typed
     def frame_times(self) -> np.ndarray:
         """Exact presentation times of all frames.
 
@@ -402,13 +659,16 @@ class VideoReader:
 
         Raises:
             CorruptVideoError: demuxing fails, the file is truncated (its last packet is
-                cut short, or an MP4/MOV holds fewer packets than its header declares),
-                there is no keyframe, or timestamps repeat.
+                cut short, an MP4/MOV holds fewer packets than its header declares, an
+                MKV/WebM segment or an MPEG-TS packet runs past the end of the file),
+                there is no keyframe, timestamps repeat, or they span more than
+                :data:`MAX_DURATION` seconds.
             UnsupportedVideoError: packets carry no timestamps (raw elementary streams
                 such as ``.h264``).
         """
         return self._ensure_index().times
 
+    @_typed
     def keyframe_indices(self) -> np.ndarray:
         """Display indices of the keyframes, ``(K,)`` int64 ascending (see frame_times)."""
         index = self._ensure_index()
@@ -418,6 +678,7 @@ class VideoReader:
         )
         return found[shown].astype(np.int64)
 
+    @_typed
     def index_at(self, times: np.ndarray | list[float] | float) -> np.ndarray:
         """Frame displayed at each time: the last frame with pts <= t, clamped into the video.
 
@@ -444,15 +705,36 @@ class VideoReader:
         if self._index is None:
             self._reopen()
             index = self._demux_index()
-            self._index = index
             self._info = self._info.model_copy(update=self._exact_fields(index))
+            self._index = index
+            self._set_strictness(index)
         return self._index
+
+    def _set_strictness(self, index: _Index) -> None:
+        """Make H.264/HEVC/MPEG-2 decoding strict when the file has no open GOP.
+
+        Called right after the demux pass, before the (reopened) decoder has decoded
+        anything, so that the option still applies.
+        """
+        codec = self._stream.codec_context.codec
+        strict = codec.intra_only or codec.name in _STRICT_DECODERS
+        strict = strict or (codec.name in _STRICT_IF_CLOSED_GOPS and not index.open_gops)
+        self._strict = strict
+        if strict:
+            self._stream.codec_context.options = {"err_detect": "explode"}
 
     def _exact_fields(self, index: _Index) -> dict[str, float | int]:
         tb = self._tb
+        duration = float((index.end_ts - int(index.pts[0])) * tb)
+        if not duration <= MAX_DURATION:
+            raise CorruptVideoError(
+                f"the timestamps of {self._path} span {duration:.4g} s "
+                f"(the reader's limit is {MAX_DURATION:.4g} s)",
+                self._path,
+            )
         return {
             "num_frames": len(index.pts),
-            "duration": float((index.end_ts - int(index.pts[0])) * tb),
+            "duration": duration,
             "start_time": float(int(index.pts[0]) * tb),
         }
 
@@ -478,18 +760,28 @@ class VideoReader:
     def _check_complete(self, packets: int, last_cut: bool) -> None:
         """Raise CorruptVideoError for a truncated file.
 
-        Signs of truncation: the last packet was cut short (the demuxer flags it corrupt),
-        or, in MP4/MOV whose sample tables count the frames exactly, fewer packets than
-        the header declares.
+        Signs of truncation: the last packet was cut short (the demuxer flags it corrupt);
+        in MP4/MOV, whose sample tables count the frames exactly, fewer packets than the
+        header declares; in MKV/WebM, a segment of declared size that ends past the end
+        of the file; in MPEG-TS, a file that is not a whole number of TS packets.
         """
         declared = self._stream.frames
-        exact_count = "mov" in self._live().format.name.split(",")
+        formats = self._live().format.name.split(",")
+        exact_count = "mov" in formats
         if last_cut or (exact_count and 0 < packets < declared):
             raise CorruptVideoError(
                 f"truncated video {self._path}: {packets} packets could be read"
                 + (f" of the {declared} the header declares" if declared else ""),
                 self._path,
             )
+        file_size = os.path.getsize(self._path)
+        cut = None
+        if "matroska" in formats or "webm" in formats:
+            cut = _matroska_cut(self._path, file_size)
+        elif "mpegts" in formats:
+            cut = _mpegts_cut(self._path, file_size)
+        if cut is not None:
+            raise CorruptVideoError(f"truncated video {self._path}: {cut}", self._path)
 
     def _build_index(self, columns: np.ndarray) -> _Index:
         """Display-order arrays from the ``(6, P)`` per-packet columns (decoding order)."""
@@ -510,9 +802,12 @@ class VideoReader:
         dec_pos = pos[shown][order]
         last = int(dur[dec_pos[-1]])
         if last <= 0:
-            one = round(1 / (self._info.fps * self._tb))
+            one = max(1, round(1 / (self._info.fps * self._tb)))
             last = int(np.median(np.diff(pts))) if len(pts) > 1 else one
         keys = np.flatnonzero(key & (pos >= first_key))
+        later_min = np.minimum.accumulate(ts[::-1])[::-1]  # min ts from each position on
+        later_min = np.append(later_min[1:], np.iinfo(np.int64).max)
+        open_gops = bool(np.any(later_min[keys] < ts[keys]))
         keys = keys[np.argsort(ts[keys], kind="stable")]
         tb = self._tb
         return _Index(
@@ -525,9 +820,11 @@ class VideoReader:
             key_size=size[keys],
             pos_of_ts={int(t): int(p) for p, t in enumerate(ts)},
             end_ts=int(pts[-1]) + last,
+            open_gops=open_gops,
         )
 
     # ------------------------------------------------------------------ reading
+    @_typed
     def read_at(
         self, times: np.ndarray | list[float] | float, *, size: tuple[int, int] | None = None
     ) -> FrameBatch:
@@ -549,6 +846,7 @@ class VideoReader:
         """
         return self.read_indices(self.index_at(times), size=size)
 
+    @_typed
     def read_indices(
         self, indices: np.ndarray | list[int], *, size: tuple[int, int] | None = None
     ) -> FrameBatch:
@@ -570,11 +868,13 @@ class VideoReader:
             raise UsageError(
                 f"frame indices must be in [0, {len(index.pts)}), got {wanted.min()}..{wanted.max()}"
             )
+        self._check_batch_bytes(len(wanted), out_size)
         decoded: dict[int, np.ndarray] = {}
         for key_k, targets in self._plan(np.unique(wanted)):
             self._decode_gop(key_k, targets, out_size, decoded)
         return self._batch(wanted, decoded, out_size)
 
+    @_typed
     def read_all(self, *, size: tuple[int, int] | None = None) -> FrameBatch:
         """Decode every frame sequentially (the reference for :meth:`read_at`).
 
@@ -589,6 +889,7 @@ class VideoReader:
         """
         index = self._ensure_index()
         out_size = _as_size(size)
+        self._check_batch_bytes(len(index.pts), out_size)
         self._reopen()
         wanted = {int(t): i for i, t in enumerate(index.pts)}
         decoded: dict[int, np.ndarray] = {}
@@ -614,6 +915,17 @@ class VideoReader:
             frames = np.empty((0, height, width, 3), np.uint8)
         index = self._ensure_index()
         return FrameBatch(frames=frames, times=index.times[wanted].copy(), indices=wanted)
+
+    def _check_batch_bytes(self, count: int, size: tuple[int, int] | None) -> None:
+        """UsageError when ``count`` frames of the output size exceed MAX_BATCH_BYTES."""
+        width, height = size or (self._info.width, self._info.height)
+        need = count * width * height * 3
+        if need > MAX_BATCH_BYTES:
+            raise UsageError(
+                f"reading {count} frames of {width}x{height} from {self._path} needs "
+                f"{need / 2**30:.1f} GiB (limit {MAX_BATCH_BYTES / 2**30:.1f} GiB): "
+                "ask for fewer frames or a smaller size"
+            )
 
     def _display_size(self) -> tuple[int, int]:
         info = self.info
@@ -652,6 +964,7 @@ class VideoReader:
         index = self._ensure_index()
         wanted = {int(index.pts[i]): int(i) for i in targets}
         end_pos = int(index.dec_pos[targets].max())
+        skip_nonref = skip_nonref and self._stream.codec_context.name not in _NEVER_SKIP_DECODERS
         for packet in self._packets_from_key(key_k):
             stamp = _packet_ts(packet)
             skip = skip_nonref and stamp not in wanted
@@ -721,16 +1034,92 @@ class VideoReader:
         size: tuple[int, int] | None,
         decoded: dict[int, np.ndarray],
     ) -> None:
-        """Convert the wanted frames (matched by exact pts) and store them by display index."""
+        """Convert the wanted frames (matched by exact pts) and store them by display index.
+
+        Raises:
+            CorruptVideoError: a wanted frame is flagged corrupt by the decoder, or a
+                frame the container marks as a keyframe decodes as another kind of
+                picture (a damaged keyframe: what follows it would depend on what was
+                decoded before).
+        """
+        keys = self._key_pts_set()
         for frame in frames:
+            if frame.pts in keys and not (frame.key_frame or int(frame.pict_type) == 1):
+                raise CorruptVideoError(
+                    f"the keyframe at pts {frame.pts} of {self._path} does not decode as "
+                    "a keyframe (damaged)",
+                    self._path,
+                )
             i = wanted.get(frame.pts)
             if i is not None and i not in decoded:
+                if frame.is_corrupt or self._is_damaged_final_keyframe(i):
+                    seconds = float(self._ensure_index().times[i])
+                    raise CorruptVideoError(
+                        f"frame {i} (at {seconds:.3f} s) of {self._path} is damaged: the "
+                        "decoder reports an incomplete or invalid picture",
+                        self._path,
+                    )
                 decoded[i] = self._to_rgb(frame, size)
+
+    def _key_pts_set(self) -> frozenset[int]:
+        """The pts of the keyframe packets (cached)."""
+        if self._key_set is None:
+            self._key_set = frozenset(self._ensure_index().key_pts.tolist())
+        return self._key_set
+
+    def _is_damaged_final_keyframe(self, i: int) -> bool:
+        """Whether display frame ``i`` is a keyframe sent last to the decoder and damaged.
+
+        The last packet of a file cut short at a packet boundary of a container that does
+        not see the cut (MPEG-TS, MPEG-PS) is incomplete. When it is a P/B frame the
+        decoder flags the frame corrupt whichever way it was reached; a keyframe is
+        concealed without that flag after a seek, but with it in a sequential decode (the
+        concealment draws on the previous GOP). So the last keyframe is checked alone, once,
+        by a decoder that fails on any bitstream error (``err_detect=explode``).
+        """
+        index = self._ensure_index()
+        final = int(index.dec_pos[i]) == len(index.pos_of_ts) - 1
+        if not final or int(index.pts[i]) not in self._key_pts_set():
+            return False
+        if self._final_key_damaged is None:
+            self._final_key_damaged = self._decode_fails_strictly(int(index.pts[i]))
+        return self._final_key_damaged
+
+    def _decode_fails_strictly(self, stamp: int) -> bool:
+        """Decode the keyframe packet of timestamp ``stamp`` alone in a fresh decoder that
+        fails on any bitstream error; True if it fails (or the packet cannot be found)."""
+        container, stream = _open(self._path, threads=False)
+        stream.codec_context.options = {"err_detect": "explode"}
+        try:
+            for restart in (False, True):
+                if restart:
+                    container.close()
+                    container, stream = _open(self._path, threads=False)
+                    stream.codec_context.options = {"err_detect": "explode"}
+                else:
+                    try:
+                        container.seek(stamp, stream=stream, backward=True, any_frame=False)
+                    except av.FFmpegError:
+                        continue
+                for packet in container.demux(stream):
+                    _check_deadline(self._path)
+                    if packet.size and _packet_ts(packet) == stamp:
+                        try:
+                            stream.decode(packet)
+                            stream.decode(None)
+                        except Exception:  # noqa: BLE001 - any failure means damaged
+                            return True
+                        return False
+            return True
+        finally:
+            container.close()
 
     def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
         """``(H, W, 3)`` uint8 RGB, upright, of size ``size`` = (width, height) if given.
 
-        The rotation of the first converted frame is kept for the whole video.
+        Without ``size``, a frame whose decoded size differs from the header's (a
+        resolution change mid-stream) is scaled to the header's size. The rotation of the
+        first converted frame is kept for the whole video.
         """
         if self._rotation is None:
             self._set_rotation(_rotation_ccw(frame, self._stream))
@@ -738,6 +1127,8 @@ class VideoReader:
         width = height = None
         if size is not None:
             width, height = size if quarter_turns % 2 == 0 else (size[1], size[0])
+        elif (frame.width, frame.height) != (self._info.width, self._info.height):
+            width, height = self._info.width, self._info.height
         rgb = frame.reformat(
             width=width, height=height, format="rgb24", interpolation="AREA", threads=1
         ).to_ndarray()

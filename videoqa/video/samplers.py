@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from videoqa.errors import UsageError
+from videoqa.errors import UnsupportedVideoError, UsageError
 from videoqa.registry import Registry
 from videoqa.video.types import VideoInfo
 
@@ -82,14 +82,21 @@ class VideoTiming:
 
     @classmethod
     def from_info(cls, info: VideoInfo) -> VideoTiming:
-        """Timing of a probed video.
+        """Timing of a probed video (give it the exact ``info`` of a reader after
+        ``frame_times()``: a header's frame count can be wrong).
 
         Raises:
-            UsageError: the video has a zero duration.
+            UnsupportedVideoError: the video has no frames or a zero (or non-finite)
+                duration: there is nothing to sample (exit code 3, like other bad videos).
         """
-        return cls(
-            duration=float(info.duration), fps=float(info.fps), num_frames=int(info.num_frames)
-        )
+        duration, fps = float(info.duration), float(info.fps)
+        if not (math.isfinite(duration) and duration > 0) or not math.isfinite(fps):
+            raise UnsupportedVideoError(
+                f"{info.path}: nothing to sample (duration {duration} s, "
+                f"{info.num_frames} frames)",
+                info.path,
+            )
+        return cls(duration=duration, fps=fps, num_frames=int(info.num_frames))
 
     @property
     def frame_count(self) -> int:
