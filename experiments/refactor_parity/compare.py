@@ -12,14 +12,20 @@ NaN). Records or fields present on one side only are listed.
 The two logs may spell a field differently (the old SGVLM loop logged ``loss``/``lm``
 flat, a new loop may nest them under ``losses``): ``--map OLD=NEW`` renames a field of
 file A to its name in file B before matching (repeatable; a trailing ``*`` maps a
-prefix: ``--map 'train_losses.*=train.*'``).
+prefix: ``--map 'train_losses.*=train.*'``). The old SGVLM loop also numbered its step
+records within the epoch from 0 (``step`` = index of the batch), the shared loop by the
+global optimiser step from 1: ``--a-epoch-steps S`` (S = steps per epoch) matches A's
+``(e, s)`` to B's ``(e, e*S + s + 1)``.
 
     python experiments/refactor_parity/compare.py A/metrics.jsonl B/metrics.jsonl
     python experiments/refactor_parity/compare.py A/results.json B/results.json --json
     python experiments/refactor_parity/compare.py A B --map loss=losses.loss --atol 1e-6
+    python experiments/refactor_parity/compare.py A B --a-epoch-steps 25 --map 'loss=losses.loss'
 
-Exit code: 0 when everything matched bit-exactly (or within ``--atol`` when given) and
-no record or field is missing on either side; 1 otherwise; 2 on a usage error.
+Exit code: 0 when every field of A matched bit-exactly (or within ``--atol`` when
+given) and no record or field of A is missing from B; 1 otherwise; 2 on a usage error.
+Fields that only B has (a new loop may log more, e.g. per-part epoch means) are listed
+but pass unless ``--strict-fields``.
 """
 
 from __future__ import annotations
@@ -52,11 +58,17 @@ def record_key(record: dict[str, Any], position: int) -> tuple:
     return (kind, position)
 
 
-def keyed(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+def keyed(
+    records: list[dict[str, Any]], epoch_steps: int | None = None
+) -> dict[tuple, dict[str, Any]]:
+    """Records by key; ``epoch_steps``: step records count from 0 in each epoch and are
+    renumbered to the global 1-based optimiser step ``epoch * epoch_steps + step + 1``."""
     out: dict[tuple, dict[str, Any]] = {}
     seen: dict[str, int] = {}
     for record in records:
         kind = record.get("kind", "?")
+        if kind == "step" and epoch_steps is not None:
+            record = {**record, "step": record["epoch"] * epoch_steps + record["step"] + 1}
         key = record_key(record, seen.get(kind, 0))
         seen[kind] = seen.get(kind, 0) + 1
         if key in out:
@@ -83,9 +95,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, float]:
 
 def numeric_fields(record: dict[str, Any], key_fields: set[str]) -> dict[str, float]:
     return {
-        k: v
-        for k, v in flatten(record).items()
-        if k not in key_fields and not WALL_CLOCK.search(k)
+        k: v for k, v in flatten(record).items() if k not in key_fields and not WALL_CLOCK.search(k)
     }
 
 
@@ -108,9 +118,12 @@ def same(a: float, b: float) -> bool:
 
 
 def compare(
-    a_records: list[dict], b_records: list[dict], mapping: list[tuple[str, str]]
+    a_records: list[dict],
+    b_records: list[dict],
+    mapping: list[tuple[str, str]],
+    a_epoch_steps: int | None = None,
 ) -> dict[str, Any]:
-    a, b = keyed(a_records), keyed(b_records)
+    a, b = keyed(a_records, a_epoch_steps), keyed(b_records)
     key_fields = {"epoch", "step"}
     stats: dict[tuple[str, str], dict[str, Any]] = {}
     only_a_fields: set[tuple[str, str]] = set()
@@ -145,29 +158,29 @@ def compare(
         "only_in_b": [list(k) for k in b if k not in a],
         "fields_only_in_a": sorted(f"{k}:{f}" for k, f in only_a_fields),
         "fields_only_in_b": sorted(f"{k}:{f}" for k, f in only_b_fields),
-        "fields": [
-            {"kind": kind, "field": name, **s} for (kind, name), s in sorted(stats.items())
-        ],
+        "fields": [{"kind": kind, "field": name, **s} for (kind, name), s in sorted(stats.items())],
     }
 
 
-def verdict(report: dict[str, Any], atol: float | None) -> bool:
-    complete = not any(
-        report[k] for k in ("only_in_a", "only_in_b", "fields_only_in_a", "fields_only_in_b")
-    )
+def verdict(report: dict[str, Any], atol: float | None, strict_fields: bool = False) -> bool:
+    missing = ["only_in_a", "only_in_b", "fields_only_in_a"]
+    if strict_fields:
+        missing.append("fields_only_in_b")
+    complete = not any(report[k] for k in missing)
     if atol is None:
         return complete and all(f["exact"] for f in report["fields"])
     return complete and all(f["max_abs"] <= atol for f in report["fields"])
 
 
-def print_report(report: dict[str, Any], a: Path, b: Path, atol: float | None) -> None:
+def print_report(
+    report: dict[str, Any], a: Path, b: Path, atol: float | None, strict_fields: bool
+) -> None:
     print(f"A: {a}\nB: {b}")
-    print(
-        f"records: A {report['records_a']}, B {report['records_b']}, matched {report['matched']}"
-    )
+    print(f"records: A {report['records_a']}, B {report['records_b']}, matched {report['matched']}")
     for label in ("only_in_a", "only_in_b", "fields_only_in_a", "fields_only_in_b"):
         if report[label]:
-            print(f"{label}: {report[label]}")
+            note = " (new in B, not compared)" if label == "fields_only_in_b" else ""
+            print(f"{label}{note}: {report[label]}")
     width = max([len(f"{f['kind']}:{f['field']}") for f in report["fields"]] + [10])
     print(f"{'kind:field':<{width}}  {'n':>4}  {'max |A-B|':>10}  {'max rel':>9}  bit-exact")
     for f in report["fields"]:
@@ -181,7 +194,7 @@ def print_report(report: dict[str, Any], a: Path, b: Path, atol: float | None) -
     worst = max(report["fields"], key=lambda f: f["max_abs"], default=None)
     if worst is not None and not worst["exact"]:
         print(f"largest difference: {worst['kind']}:{worst['field']} {worst['first_diff']}")
-    ok = verdict(report, atol)
+    ok = verdict(report, atol, strict_fields)
     tol = "bit-exact" if atol is None else f"within atol={atol:g}"
     print(f"VERDICT: {'MATCH' if ok else 'DIFFERENT'} ({tol})")
 
@@ -191,10 +204,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("a", type=Path, help="metrics.jsonl (or results.json) of run A")
     parser.add_argument("b", type=Path, help="metrics.jsonl (or results.json) of run B")
     parser.add_argument(
-        "--map", action="append", default=[], metavar="OLD=NEW",
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
         help="field OLD of A is called NEW in B (repeatable; trailing * maps a prefix)",
     )
+    parser.add_argument(
+        "--a-epoch-steps",
+        type=int,
+        default=None,
+        metavar="S",
+        help="A numbers step records from 0 within each epoch of S steps (old SGVLM loop)",
+    )
     parser.add_argument("--atol", type=float, default=None, help="pass within this tolerance")
+    parser.add_argument(
+        "--strict-fields", action="store_true", help="fail on fields that only B has"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     mapping = []
@@ -206,12 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.a, args.b):
         if not path.is_file():
             parser.error(f"no such file: {path}")
-    report = compare(load_records(args.a), load_records(args.b), mapping)
-    ok = verdict(report, args.atol)
+    report = compare(load_records(args.a), load_records(args.b), mapping, args.a_epoch_steps)
+    ok = verdict(report, args.atol, args.strict_fields)
     if args.json:
         print(json.dumps({**report, "match": ok}, indent=2, default=str))
     else:
-        print_report(report, args.a, args.b, args.atol)
+        print_report(report, args.a, args.b, args.atol, args.strict_fields)
     return 0 if ok else 1
 
 

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Refactor parity, "before" side: the reduced SpARC and SGVLM trainings on commit
 # 23feac2 (git worktree at /tmp/before), plus the data both sides share.
-# Usage: experiments/refactor_parity/run_before.sh [data|train|all]   (default: all)
+# Usage: experiments/refactor_parity/run_before.sh [data|train|all|shuffle-proof]   (default: all)
+#   shuffle-proof: the old code with only SGVLM's epoch order changed to the shared
+#   sampler's (before_shuffle.patch, in a second worktree /tmp/before_patched), seed 1
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BEFORE=${BEFORE:-/tmp/before}
@@ -32,11 +34,25 @@ data() {
 train() {
   V train --recipe sparc --config "$HERE/before/sparc_vgt.yaml" --set seed=0
   V sgvlm-train --config "$HERE/before/sgvlm.yaml" --set seed=0
+  # extra: with seed 0 the old SGVLM order (seed*1000+epoch) and the shared sampler's
+  # (seed*100003+epoch) coincide; seed 1 tells them apart
+  V sgvlm-train --config "$HERE/before/sgvlm.yaml" --set seed=1 --out $P/runs/before/sgvlm_seed1
+}
+
+shuffle_proof() {
+  local patched=${BEFORE_PATCHED:-/tmp/before_patched}
+  if [ ! -d "$patched/videoqa" ]; then
+    git -C "$HERE/../.." worktree add "$patched" 23feac2
+    git -C "$patched" apply "$HERE/before_shuffle.patch"
+  fi
+  PYTHONPATH=$patched V sgvlm-train --config "$HERE/before/sgvlm.yaml" --set seed=1 \
+    --out $P/runs/before_patched/sgvlm_seed1
 }
 
 case "${1:-all}" in
   data) data ;;
   train) train ;;
   all) data; train ;;
-  *) echo "usage: $0 [data|train|all]" >&2; exit 2 ;;
+  shuffle-proof) shuffle_proof ;;
+  *) echo "usage: $0 [data|train|all|shuffle-proof]" >&2; exit 2 ;;
 esac
