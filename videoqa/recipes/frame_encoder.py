@@ -23,12 +23,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
-from videoqa.encoders.cnn import CNNConfig, CNNFrameEncoder
+from videoqa.encoders.cnn import CNNConfig
 from videoqa.encoders.cnn_probes import (
     CNNWithProbes,
     FrameProbeDataset,
     FrameTargets,
-    ProbeHeads,
     ProbeLossWeights,
     chance_predictions,
     evaluate_probes,
@@ -230,11 +229,8 @@ class FrameEncoderRecipe(Recipe):
         (directory / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
-        directory = Path(directory)
-        encoder = CNNFrameEncoder.from_pretrained(directory)
-        heads = ProbeHeads.from_pretrained(directory / PROBES_DIR)
-        model.encoder.load_state_dict(encoder.state_dict(), strict=True)  # type: ignore[union-attr]
-        model.heads.load_state_dict(heads.state_dict(), strict=True)  # type: ignore[union-attr]
+        model.encoder.load_weights(Path(directory))  # type: ignore[union-attr]
+        model.heads.load_weights(Path(directory) / PROBES_DIR)  # type: ignore[union-attr]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """Val loss and metrics of the best epoch, next to a constant predictor's."""

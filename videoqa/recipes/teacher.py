@@ -321,8 +321,7 @@ class TeacherRecipe(Recipe):
         (directory / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
-        best = FeatureTeacher.from_pretrained(Path(directory))
-        model.load_state_dict(best.model.state_dict(), strict=True)
+        self._wrap(model).load_weights(Path(directory))
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """Frame-QA val scores of the best epoch and the example counts."""
