@@ -172,3 +172,24 @@ def test_sampler_labels_round_trip():
     )
     with pytest.raises(ModelUnavailableError):
         parse_sampler_label("fps(rate)")
+
+
+def test_the_tiny_encoder_is_the_same_in_every_process(checkpoints, bikes_video):
+    """Features of a ``tiny`` store are reproducible at ask time in another process,
+    whatever the global RNG state (the preset seeds its own weights)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, numpy as np\n"
+        "torch.manual_seed(123)\n"
+        "from videoqa.features.extract import VideoJob, decode_video, load_frame_encoder\n"
+        "enc = load_frame_encoder('tiny', patches=True)\n"
+        f"frames = decode_video(VideoJob('bikes', {str(bikes_video)!r}), 'uniform', {FRAMES})\n"
+        "f, p = enc.encode(frames.frames)\n"
+        "np.save(sys.argv[1], f)\n"
+    )
+    out = checkpoints["store"].parent / "other_process.npy"
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, capture_output=True)
+    with FeatureStore(checkpoints["store"]) as store:
+        np.testing.assert_allclose(np.load(out), store.get("bikes").frames, rtol=1e-5, atol=1e-6)
