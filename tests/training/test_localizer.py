@@ -168,9 +168,17 @@ def test_interrupted_then_resumed_repeats_the_uninterrupted_run(bench, tmp_path)
 def test_train_with_scene_graph_tokens(bench, tmp_path):
     graphs = _FakeSceneGraphStore(FeatureStore(bench[1]))
     out = tmp_path / "sg"
-    TrainingLoop(_recipe(bench, out, epochs=1, scene_graphs=graphs)).fit()
+    data = {"benchmark_dir": str(bench[0]), "features_dir": str(bench[1]), "test_splits": ["val"]}
+    recipe = _recipe(bench, out, epochs=1, scene_graphs=graphs, data=data)
+    result = TrainingLoop(recipe).fit()
     model = FrameLocalizer.from_pretrained(out / "checkpoints" / "best")
     assert model.config.sg_dim == 53 and model.config.max_sg_tokens == 3
+    # the best epoch is scored on the test splits: here val again, so the same numbers
+    assert result.tests["val"]["MR-full-mAP"] == result.best_value
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["tests"]["val"]["MR-full-R1@0.5"] == pytest.approx(
+        result.tests["val"]["MR-full-R1@0.5"]
+    )
 
 
 def test_cli_train_recipe_localizer(bench, tmp_path):
