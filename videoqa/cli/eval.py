@@ -314,52 +314,68 @@ class ModelRun:
         }
 
 
-def _load_encoder(model: str):
-    """The image–text encoder named by ``--model`` (one place to change how models are
-    found), with its warnings printed.
+def _load_answerer(model: str, run: ModelRun):
+    """The answerer named by ``--model`` (:func:`videoqa.pipelines.resolve.resolve`, the
+    one place models are found: every spec ``ask`` takes), with its warnings printed.
 
     Raises:
         ModelUnavailableError: the model cannot be loaded.
     """
-    from videoqa.pipelines.models import resolve_encoder
+    from videoqa.pipelines.resolve import resolve
 
     with stderr.status(f"loading model {model}"):
-        resolved = resolve_encoder(model)
-    for warning in resolved.warnings:
+        answerer = resolve(
+            model,
+            frames=run.frames,
+            sampler=run.sampler,
+            top_k=run.top_k,
+            vocabulary=run.vocabulary,
+        )
+    for warning in answerer.warnings:
         stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    return resolved.encoder
+    return answerer
 
 
 def _run_model(
     bench: Benchmark, model: str, out: Path | None, run: ModelRun
 ) -> tuple[Path, RunSummary]:
-    """Load the encoder once and answer the questions not yet in the prediction file
-    (``out``, or the default location for these settings, printed)."""
+    """Load the model once and answer the questions not yet in the prediction file
+    (``out``, or the default location for these settings, printed). The zero-shot
+    pipeline runs with batched texts and overlapped decoding (:mod:`videoqa.eval.lookahead`)."""
+    from contextlib import nullcontext
+
     from videoqa.eval import run_predictions
     from videoqa.eval.lookahead import CachedTextEncoder, LookaheadAnswerer
-    from videoqa.pipelines.ask import AskConfig, AskPipeline
+    from videoqa.pipelines.ask import AskPipeline
 
-    config = AskConfig(frames=run.frames, sampler=run.sampler, top_k=run.top_k)
-    encoder = _load_encoder(model)
-    ask = config.model_dump(mode="json", exclude={"batch_size"})
-    settings = run.settings(encoder.name, ask)
-    path = out or _default_out(run.dataset, run.split, encoder.name, settings)
+    loaded = _load_answerer(model, run)
+    settings = run.settings(loaded.name, loaded.settings)
+    path = out or _default_out(run.dataset, run.split, loaded.name, settings)
     stderr.print(f"predictions: {path}", highlight=False)
-    pipeline = AskPipeline(CachedTextEncoder(encoder), config, run.vocabulary)
+    if isinstance(loaded, AskPipeline):
+        pipeline = AskPipeline(
+            CachedTextEncoder(loaded.encoder),
+            loaded.config,
+            run.vocabulary,
+            warnings=loaded.warnings,
+        )
+        answering = LookaheadAnswerer(pipeline)
+    else:
+        answering = nullcontext(loaded)
     columns = (
         TextColumn("answering"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
-    with LookaheadAnswerer(pipeline) as answerer, Progress(*columns, console=stderr) as progress:
+    with answering as answerer, Progress(*columns, console=stderr) as progress:
         task = progress.add_task("answering", total=len(bench.samples))
 
         def step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
         summary = run_predictions(
-            bench, answerer, path, model=encoder.name, settings=settings, on_step=step
+            bench, answerer, path, model=loaded.name, settings=settings, on_step=step
         )
     _print_summary(summary, path, "answered")
     return path, summary
