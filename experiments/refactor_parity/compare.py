@@ -24,8 +24,10 @@ global optimiser step from 1: ``--a-epoch-steps S`` (S = steps per epoch) matche
 
 Exit code: 0 when every field of A matched bit-exactly (or within ``--atol`` when
 given) and no record or field of A is missing from B; 1 otherwise; 2 on a usage error.
-Fields that only B has (a new loop may log more, e.g. per-part epoch means) are listed
-but pass unless ``--strict-fields``.
+Fields that only B has (a new loop may log more, e.g. per-part epoch means), and records
+of a kind A never logs (the old localizer loop wrote no step records), are listed but
+pass unless ``--strict-fields``. Records without a ``kind`` but with an ``epoch`` (the
+old localizer log) are epoch records.
 """
 
 from __future__ import annotations
@@ -49,8 +51,16 @@ def load_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def kind_of(record: dict[str, Any]) -> str:
+    """``kind``; a record without one (the old localizer log) that has an ``epoch`` and
+    counts as an epoch record."""
+    if "kind" in record:
+        return str(record["kind"])
+    return "epoch" if "epoch" in record else "?"
+
+
 def record_key(record: dict[str, Any], position: int) -> tuple:
-    kind = record.get("kind", "?")
+    kind = kind_of(record)
     if kind == "step":
         return (kind, record.get("epoch"), record.get("step"))
     if kind == "epoch":
@@ -66,7 +76,7 @@ def keyed(
     out: dict[tuple, dict[str, Any]] = {}
     seen: dict[str, int] = {}
     for record in records:
-        kind = record.get("kind", "?")
+        kind = kind_of(record)
         if kind == "step" and epoch_steps is not None:
             record = {**record, "step": record["epoch"] * epoch_steps + record["step"] + 1}
         key = record_key(record, seen.get(kind, 0))
@@ -94,6 +104,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, float]:
 
 
 def numeric_fields(record: dict[str, Any], key_fields: set[str]) -> dict[str, float]:
+    """Numeric leaves except the key and wall-clock fields (and ``--ignore`` ones)."""
     return {
         k: v for k, v in flatten(record).items() if k not in key_fields and not WALL_CLOCK.search(k)
     }
@@ -122,9 +133,11 @@ def compare(
     b_records: list[dict],
     mapping: list[tuple[str, str]],
     a_epoch_steps: int | None = None,
+    ignore: list[str] | None = None,
 ) -> dict[str, Any]:
+    ignore = ignore or []
     a, b = keyed(a_records, a_epoch_steps), keyed(b_records)
-    key_fields = {"epoch", "step"}
+    key_fields = {"epoch", "step", *ignore}
     stats: dict[tuple[str, str], dict[str, Any]] = {}
     only_a_fields: set[tuple[str, str]] = set()
     only_b_fields: set[tuple[str, str]] = set()
@@ -154,6 +167,7 @@ def compare(
         "records_a": len(a),
         "records_b": len(b),
         "matched": sum(1 for k in a if k in b),
+        "kinds_a": sorted({k[0] for k in a}),
         "only_in_a": [list(k) for k in a if k not in b],
         "only_in_b": [list(k) for k in b if k not in a],
         "fields_only_in_a": sorted(f"{k}:{f}" for k, f in only_a_fields),
@@ -163,10 +177,14 @@ def compare(
 
 
 def verdict(report: dict[str, Any], atol: float | None, strict_fields: bool = False) -> bool:
-    missing = ["only_in_a", "only_in_b", "fields_only_in_a"]
+    missing = ["only_in_a", "fields_only_in_a"]
     if strict_fields:
-        missing.append("fields_only_in_b")
+        missing += ["only_in_b", "fields_only_in_b"]
     complete = not any(report[k] for k in missing)
+    # records B has and A lacks fail only where A logs that kind at all (the old
+    # localizer loop wrote no step records; the shared loop does)
+    kinds_a = set(report["kinds_a"])
+    complete = complete and not any(key[0] in kinds_a for key in report["only_in_b"])
     if atol is None:
         return complete and all(f["exact"] for f in report["fields"])
     return complete and all(f["max_abs"] <= atol for f in report["fields"])
@@ -178,9 +196,16 @@ def print_report(
     print(f"A: {a}\nB: {b}")
     print(f"records: A {report['records_a']}, B {report['records_b']}, matched {report['matched']}")
     for label in ("only_in_a", "only_in_b", "fields_only_in_a", "fields_only_in_b"):
-        if report[label]:
+        items = report[label]
+        if label == "only_in_b":
+            new_kinds = sorted({k[0] for k in items if k[0] not in report["kinds_a"]})
+            items = [k for k in items if k[0] in report["kinds_a"]]
+            if new_kinds:
+                count = len(report["only_in_b"]) - len(items)
+                print(f"record kinds new in B, not compared: {new_kinds} ({count} records)")
+        if items:
             note = " (new in B, not compared)" if label == "fields_only_in_b" else ""
-            print(f"{label}{note}: {report[label]}")
+            print(f"{label}{note}: {items}")
     width = max([len(f"{f['kind']}:{f['field']}") for f in report["fields"]] + [10])
     print(f"{'kind:field':<{width}}  {'n':>4}  {'max |A-B|':>10}  {'max rel':>9}  bit-exact")
     for f in report["fields"]:
@@ -217,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S",
         help="A numbers step records from 0 within each epoch of S steps (old SGVLM loop)",
     )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="leave this (flattened) field out, on both sides (repeatable)",
+    )
     parser.add_argument("--atol", type=float, default=None, help="pass within this tolerance")
     parser.add_argument(
         "--strict-fields", action="store_true", help="fail on fields that only B has"
@@ -232,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.a, args.b):
         if not path.is_file():
             parser.error(f"no such file: {path}")
-    report = compare(load_records(args.a), load_records(args.b), mapping, args.a_epoch_steps)
+    report = compare(
+        load_records(args.a), load_records(args.b), mapping, args.a_epoch_steps, args.ignore
+    )
     ok = verdict(report, args.atol, args.strict_fields)
     if args.json:
         print(json.dumps({**report, "match": ok}, indent=2, default=str))
