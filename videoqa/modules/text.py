@@ -17,9 +17,10 @@ from videoqa.modules.attention import TransformerLayer
 
 
 def token_positions(mask: torch.Tensor) -> torch.Tensor:
-    """``(N, L)`` bool mask → ``(N, L)`` long index of each valid token among the valid
-    tokens of its row (0 on padding before the first one)."""
-    return (mask.long().cumsum(dim=1) - 1).clamp_min(0)
+    """``(..., L)`` bool mask → ``(..., L)`` long index of each valid token among the
+    valid tokens of its row (the last axis; 0 on padding before the first one). A
+    ``(B, C, La)`` candidates mask gets positions per candidate."""
+    return (mask.long().cumsum(dim=-1) - 1).clamp_min(0)
 
 
 class WordEncoder(nn.Module):
