@@ -6,15 +6,15 @@ from __future__ import annotations
 import torch
 
 from tests.models.harness import ModelTester, Outputs, register_tester
-from videoqa.perception.scene_graph.config import (
-    ATTRIBUTE_DIM,
-    PREDICATE_NAMES,
-    SG_TOKEN_DIM,
-    SceneGraphConfig,
-)
+from videoqa.perception.scene_graph.config import SceneGraphConfig, SceneGraphLabels
 from videoqa.perception.scene_graph.motifs import SceneGraphPredictor
 
 N, S, R, K = 2, 48, 3, 4
+#: a small label space of its own (the predictor reads no benchmark vocabulary).
+LABELS = SceneGraphLabels(
+    attributes={"shape": ("circle", "square"), "color": ("red", "green", "blue")},
+    predicates=("left of", "above"),
+)
 BOXES = torch.tensor([[0.05, 0.1, 0.25, 0.3], [0.6, 0.55, 0.8, 0.75], [0.3, 0.6, 0.45, 0.8]])
 
 
@@ -26,7 +26,7 @@ class SceneGraphPredictorTester(ModelTester):
         torch.manual_seed(seed)
         config = SceneGraphConfig(
             image_size=S, trunk_channels=8, region_dim=16, hidden_size=8, max_objects=R,
-            top_k=K, dropout=0.0,
+            top_k=K, dropout=0.0, label_space=LABELS,
         )  # fmt: skip
         return SceneGraphPredictor(config).eval()
 
@@ -46,8 +46,8 @@ class SceneGraphPredictorTester(ModelTester):
 
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "attribute_probs": (N, R, ATTRIBUTE_DIM),
-            "relation_probs": (N, R, R, len(PREDICATE_NAMES)),
-            "tokens": (N, K, SG_TOKEN_DIM),
+            "attribute_probs": (N, R, LABELS.attribute_dim),
+            "relation_probs": (N, R, R, len(LABELS.predicates)),
+            "tokens": (N, K, LABELS.token_dim),
             "heatmap": (N, 1, S // 4, S // 4),
         }
