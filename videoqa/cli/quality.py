@@ -1,4 +1,5 @@
-"""``videoqa quality``, ``videoqa quality-train`` and ``videoqa quality-export``."""
+"""``videoqa quality``, ``videoqa quality-fit-mos`` and ``videoqa quality-export`` (the
+quality model trains with ``videoqa train --recipe quality``)."""
 
 from __future__ import annotations
 
@@ -90,17 +91,9 @@ def _read_mos_table(path: Path, video_root: Path) -> tuple[list[Path], list[floa
     return videos, mos
 
 
-def quality_train_command(
-    work: Path = typer.Option(
-        ..., "--work", help="Scratch folder for the distorted videos and features."
-    ),
-    out: Path = typer.Option(
-        Path("videoqa/resources/quality"), "--out", help="Folder for model.safetensors."
-    ),
-    jobs: int = typer.Option(2, "--jobs", min=1, help="Worker processes."),
-    mos_csv: Path = typer.Option(
-        None, "--mos-csv", help="Re-fit the overall score on a video,mos CSV instead."
-    ),
+def quality_fit_mos_command(
+    mos_csv: Path = typer.Option(..., "--mos-csv", help="A video,mos CSV (header required)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the re-fitted model."),
     video_root: Path = typer.Option(
         Path("."), "--video-root", help="Folder the CSV's video paths are relative to."
     ),
@@ -108,29 +101,29 @@ def quality_train_command(
         (1.0, 5.0), "--mos-range", help="Worst and best MOS values."
     ),
     model: Path = typer.Option(
-        None, "--model", help="Model to start the MOS fit from (default: shipped)."
+        None, "--model", help="Model to start from (default: the shipped one)."
     ),
 ) -> None:
-    """Train the quality model on distorted sample videos (or re-fit it on a MOS table)."""
+    """Re-fit the quality model's overall score on a MOS table (least squares).
+
+    Examples:
+
+      videoqa quality-fit-mos --mos-csv mos.csv --video-root videos --mos-range 0 100 --out fitted/
+
+      videoqa quality clip.mp4 --model fitted/
+
+    Training the model itself: videoqa train --recipe quality --config quality
+    """
+    from videoqa.perception.quality.calibration import fit_mos
     from videoqa.perception.quality.features import extract_quality_features
     from videoqa.perception.quality.model import QualityModel, load_default_model
-    from videoqa.perception.quality.train import fit_mos, train_default
 
     with user_errors():
-        if mos_csv is None:
-            report = train_default(work, out, jobs=jobs)
-            cv = report.cross_validation
-            typer.echo(
-                f"held-out-source accuracy {cv.accuracy:.3f}, SRCC(score, level) "
-                f"{cv.srcc_level:.3f}; model written to {out / 'model.safetensors'}"
-            )
-            return
         base = QualityModel.load(model) if model is not None else load_default_model()
         videos, mos = _read_mos_table(mos_csv, video_root)
         feats = [extract_quality_features(v).matrix() for v in videos]
         fitted = fit_mos(base, feats, mos, mos_range)
-        out.mkdir(parents=True, exist_ok=True)
-        path = fitted.save(out / "model.safetensors")
+        path = fitted.save_pretrained(out)
         typer.echo(
             f"MOS fit on {len(videos)} videos, RMSE {fitted.report['mos_fit']['rmse']:.3f}; "
             f"model written to {path}"
@@ -155,5 +148,5 @@ def quality_export_command(
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the ``videoqa`` app."""
     app.command("quality")(quality_command)
-    app.command("quality-train")(quality_train_command)
+    app.command("quality-fit-mos")(quality_fit_mos_command)
     app.command("quality-export")(quality_export_command)

@@ -24,6 +24,7 @@ RECIPE_MODULES: tuple[str, ...] = (
     "videoqa.recipes.localizer",
     "videoqa.recipes.sgvlm",
     "videoqa.recipes.scene_graph",
+    "videoqa.recipes.quality",
 )
 
 CONFIGS_ROOT = Path(__file__).resolve().parents[1] / "configs"

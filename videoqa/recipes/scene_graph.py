@@ -265,8 +265,7 @@ class SceneGraphRecipe(Recipe):
         model.save_pretrained(Path(directory))  # type: ignore[operator]
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
-        best = SceneGraphPredictor.from_pretrained(Path(directory))
-        model.load_state_dict(best.state_dict(), strict=True)
+        model.load_weights(Path(directory))  # type: ignore[operator]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """The best epoch's metrics on ``val`` and on every ``data.test_splits`` split,

@@ -105,8 +105,10 @@ def test_cli_quality_table_and_errors(carphone_pristine, tmp_path):
     assert bad_model.exit_code == 4
 
 
-@pytest.mark.slow  # three feature extractions and a PyTorch fit
-def test_cli_mos_refit(carphone_pristine, carphone_distorted, tmp_path):
+@pytest.mark.slow  # three feature extractions and a least-squares fit
+def test_cli_mos_refit(
+    carphone_pristine, carphone_distorted, pristine_features, distorted_features, tmp_path
+):
     from videoqa.cli.main import app
     from videoqa.perception.quality.model import QualityModel
 
@@ -116,29 +118,17 @@ def test_cli_mos_refit(carphone_pristine, carphone_distorted, tmp_path):
         f"{carphone_pristine.name},75\n"
     )
     out = tmp_path / "fitted"
+    args = ["quality-fit-mos", "--mos-csv", str(table), "--out", str(out)]
     result = CliRunner().invoke(
-        app,
-        [
-            "quality-train",
-            "--work",
-            str(tmp_path / "w"),
-            "--out",
-            str(out),
-            "--mos-csv",
-            str(table),
-            "--video-root",
-            str(carphone_pristine.parent),
-            "--mos-range",
-            "0",
-            "100",
-        ],
+        app, [*args, "--video-root", str(carphone_pristine.parent), "--mos-range", "0", "100"]
     )
     assert result.exit_code == 0, result.output
-    fitted = QualityModel.load(out / "model.safetensors")
+    fitted = QualityModel.load(out)
     assert fitted.report["mos_fit"]["videos"] == 3
+    pristine = fitted.predict(pristine_features.matrix())
+    distorted = fitted.predict(distorted_features.matrix())
+    assert pristine.scores[:, 0].mean() > distorted.scores[:, 0].mean()
     bad = tmp_path / "bad.csv"
     bad.write_text("file,score\na.mp4,3\n")
-    result = CliRunner().invoke(
-        app, ["quality-train", "--work", str(tmp_path), "--out", str(out), "--mos-csv", str(bad)]
-    )
+    result = CliRunner().invoke(app, ["quality-fit-mos", "--mos-csv", str(bad), "--out", str(out)])
     assert result.exit_code == 2

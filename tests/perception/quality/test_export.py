@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from videoqa.errors import DataFormatError
+from videoqa.perception.quality.dataset import LabeledVideo, write_manifest
 from videoqa.perception.quality.distort import Distortion, DistortionKind, SourceClip, synthesize
 from videoqa.perception.quality.export import conversation, export_instructions
-from videoqa.perception.quality.train import LabeledVideo, write_manifest
 
 
 @pytest.fixture(scope="module")

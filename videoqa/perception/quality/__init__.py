@@ -8,7 +8,10 @@
   (:func:`interleave`);
 * stage 1: distortion recognition over nine synthetic distortion kinds
   (:mod:`.distort`), stage 2: 1-5 quality scores overall, per dimension and per second
-  (:func:`assess_video`), with one small model trained by :mod:`.train`;
+  (:func:`assess_video`), with one small model (:mod:`.model`) trained on distorted
+  videos (:mod:`.dataset`, :mod:`.objective`; the ``quality`` recipe) and measured by
+  cross-validation (:mod:`.evaluation`), its overall score re-fittable on a MOS table
+  (:mod:`.calibration`);
 * stage 3: quality questions recognized (:func:`is_quality_question`) and answered with
   evidence seconds (:func:`answer_quality_question`); instruction data export
   (:mod:`.export`).

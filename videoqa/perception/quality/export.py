@@ -25,7 +25,7 @@ from videoqa.perception.quality.model import DIMENSIONS
 from videoqa.perception.quality.motion import nominal_frame_duration
 from videoqa.perception.quality.questions import dimension_of
 from videoqa.perception.quality.tokens import VIDEO_PLACEHOLDER, placeholder_text
-from videoqa.perception.quality.train import LabeledVideo, read_manifest, score_targets
+from videoqa.perception.quality.dataset import LabeledVideo, read_manifest, score_targets
 from videoqa.video.reader import VideoReader
 from videoqa.video.samplers import VideoTiming, sample_times
 
@@ -139,7 +139,7 @@ def export_instructions(
     """Write the instruction JSON for every video of a training work folder.
 
     Args:
-        work_dir: folder holding ``manifest.json`` and the videos (see :mod:`.train`).
+        work_dir: folder holding ``manifest.json`` and the videos (see :mod:`.dataset`).
         out: output ``.json`` path; ``video`` fields are relative to ``work_dir``.
         interleave: expand ``<video>`` into keyframe/motion placeholders.
         seed: seed of the yes/no question choice.

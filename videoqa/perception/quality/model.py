@@ -12,7 +12,7 @@ feature, class and score names and the training report, ``model.safetensors`` wi
 parameters), so it carries everything needed to check it matches the feature
 extractor; the single-file format used before (one safetensors file, names and report
 in its metadata, as the shipped model still is) is read by :meth:`QualityModel.load`.
-Training is in :mod:`.train` (PyTorch).
+Training: the ``quality`` recipe (:mod:`videoqa.recipes.quality`, PyTorch).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ SCORE_NAMES: tuple[str, ...] = ("overall", *DIMENSIONS)
 
 MODEL_RESOURCE = "model.safetensors"
 """Name of the shipped model in ``videoqa/resources/quality`` (a single file in the old
-format, or a checkpoint folder once ``quality-train`` rewrites it)."""
+format, or a checkpoint folder: a ``quality`` recipe run's ``checkpoints/best``)."""
 
 _TENSORS = ("mean", "std", "w1", "b1", "wc", "bc", "ws", "bs")
 
@@ -265,13 +265,13 @@ def load_default_model() -> QualityModel:
     """The shipped model (loaded once per process).
 
     Raises:
-        ModelUnavailableError: the resource is missing (run ``videoqa quality-train``).
+        ModelUnavailableError: the resource is missing (train one with ``videoqa train --recipe quality``).
     """
     if "model" not in _DEFAULT:
         path = default_model_path()
         if not path.exists():
             raise ModelUnavailableError(
-                f"the shipped quality model is missing ({path}); train one with `videoqa quality-train`",
+                f"the shipped quality model is missing ({path}); train one with `videoqa train --recipe quality --config quality`",
                 str(path),
             )
         _DEFAULT["model"] = QualityModel.load(path)

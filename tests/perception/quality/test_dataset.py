@@ -1,5 +1,6 @@
-"""Extra pristine variants (crop, downscale, mirror), the ``none`` class weight and
-cross-validation restricted to scored videos."""
+"""The training data: extra pristine variants (crop, downscale, mirror), the
+training set's concatenation, selection and checks (the ``none`` class weight and the
+cross-validation restricted to scored videos train models: tests/recipes/test_quality.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,21 @@ import av
 import numpy as np
 import pytest
 
-from videoqa.perception.quality.distort import Distortion, DistortionKind, SourceClip, synthesize
-from videoqa.perception.quality.features import unit_feature_names
-from videoqa.perception.quality.model import CLASS_NAMES
-from videoqa.perception.quality.train import (
+from videoqa.errors import UsageError
+from videoqa.perception.quality.dataset import (
     VARIANT_SOURCES,
     LabeledVideo,
-    TrainConfig,
     TrainingSet,
-    cross_validate,
-    fit_model,
     pristine_variants,
     score_targets,
 )
+from videoqa.perception.quality.distort import Distortion, DistortionKind, SourceClip, synthesize
+from videoqa.perception.quality.features import unit_feature_names
+from videoqa.perception.quality.model import CLASS_NAMES
 from videoqa.video.reader import VideoReader
 from videoqa.video.samples import sample_video
 
 D = len(unit_feature_names())
-FAST = TrainConfig(hidden=16, epochs=150, lr=1e-2)
 NONE = DistortionKind.NONE
 
 
@@ -104,28 +102,18 @@ def test_concat_shifts_video_indices():
     assert np.array_equal(both.features[4:], b.features)
 
 
-def test_cross_validate_scores_only_the_marked_videos():
-    rows = []
-    for source in ("src0", "src1"):
-        rows += [(source, NONE, 0.0)] * 4 + [(source, DistortionKind.BLUR, 4.0)] * 4
-        rows += [(source, NONE, 0.0)] * 3  # variants: trained on, not scored
-    rows += [("extra", NONE, 0.0)] * 3  # a source with no scored video: never held out
-    data = _set(rows)
-    scored = np.array([i % 11 < 8 and i < 22 for i in range(len(rows))])
-    report = cross_validate(data, FAST, scored=scored)
-    assert set(report.folds) == {"src0", "src1"}
-    assert sum(f.videos for f in report.folds.values()) == 16
-    assert report.accuracy == 1.0
-    assert (report.clean_videos, report.clean_recognized, report.false_clean_level_ge2) == (8, 8, 0)
-    assert (report.variant_clean_videos, report.variant_clean_recognized) == (6, 6)
+def test_select_keeps_the_videos() -> None:
+    data = _set([("s0", NONE, 0.0), ("s1", DistortionKind.BLUR, 4.0), ("s0", NONE, 0.0)])
+    part = data.select(data.sources() == "s0")
+    assert part.video.tolist() == [0, 0, 2, 2] and part.videos == data.videos
+    assert part.sources().tolist() == ["s0"] * 4
 
 
-@pytest.mark.parametrize(("none_weight", "more_none"), [(6.0, True), (1 / 6, False)])
-def test_none_weight_moves_ambiguous_videos(none_weight, more_none):
-    # none and blur drawn from the same distribution: only the class weights decide.
-    rows = [("s", NONE, 0.0)] * 20 + [("s", DistortionKind.BLUR, 0.0)] * 20
-    data = _set(rows, seed=1)
-    config = TrainConfig(hidden=16, epochs=150, lr=1e-2, none_weight=none_weight, dropout=0.0)
-    model = fit_model(data.features, data.classes, data.scores, config)
-    said_none = (model.predict(data.features).probabilities.argmax(axis=1) == 0).mean()
-    assert (said_none > 0.9) if more_none else (said_none < 0.1)
+def test_inconsistent_training_sets_are_refused() -> None:
+    data = _set([("s0", NONE, 0.0), ("s0", DistortionKind.BLUR, 4.0)])
+    with pytest.raises(UsageError, match="inconsistent"):
+        TrainingSet(data.features, data.classes[:-1], data.scores, data.video, data.videos)
+    with pytest.raises(UsageError, match="video indices"):
+        TrainingSet(data.features, data.classes, data.scores, data.video + 5, data.videos)
+    with pytest.raises(UsageError, match="class indices"):
+        TrainingSet(data.features, data.classes + 20, data.scores, data.video, data.videos)

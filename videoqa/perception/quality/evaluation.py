@@ -1,0 +1,219 @@
+"""Measuring the quality model: video-level distortion accuracy and SRCC of the score
+with the distortion level (:func:`evaluate`), and leave-one-source-out
+cross-validation (:func:`cross_validate`) — the numbers the shipped model reports.
+
+Training is not done here: :func:`cross_validate` takes the function that fits a model
+on the other sources (the ``quality`` recipe passes one that runs the shared training
+loop per fold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from pydantic import BaseModel
+
+from videoqa.errors import UsageError
+from videoqa.metrics.quality import quality_correlations
+from videoqa.perception.quality.dataset import TrainingSet
+from videoqa.perception.quality.distort import DISTORTION_KINDS, DistortionKind
+from videoqa.perception.quality.model import CLASS_NAMES, QualityModel
+
+__all__ = [
+    "CrossValidation",
+    "EvalMetrics",
+    "FitFold",
+    "TrainingReport",
+    "cross_validate",
+    "evaluate",
+]
+
+#: ``fit(held_out_source, train)``: a model fitted on ``train`` (the units of the other
+#: sources, :meth:`TrainingSet.select`), for the fold that holds ``held_out_source`` out.
+FitFold = Callable[[str, TrainingSet], QualityModel]
+
+
+class EvalMetrics(BaseModel):
+    """Video-level metrics of a model on labeled videos (see :func:`evaluate`).
+
+    Attributes:
+        videos: number of videos.
+        accuracy: distortion-kind accuracy (10 classes), all levels.
+        accuracy_level_ge2: the same without the level-1 (barely visible) videos.
+        srcc_level: Spearman correlation of the score with the level (pristine = 0),
+            sign flipped so that 1 is perfect, over all videos.
+        srcc_level_within_kind: its mean over the kinds (each kind's videos together
+            with the pristine ones).
+        clean_videos: pristine videos.
+        clean_recognized: pristine videos classified ``none``.
+        false_clean_level_ge2: distorted videos of levels 2-5 classified ``none``.
+        confusion: ``{true kind: {predicted kind: count}}``.
+    """
+
+    videos: int
+    accuracy: float
+    accuracy_level_ge2: float
+    srcc_level: float
+    srcc_level_within_kind: float
+    clean_videos: int = 0
+    clean_recognized: int = 0
+    false_clean_level_ge2: int = 0
+    confusion: dict[str, dict[str, int]]
+
+
+class CrossValidation(BaseModel):
+    """Leave-one-source-out results: per held-out source, and pooled (weighted by
+    videos; counts summed).
+
+    ``variant_clean_videos`` / ``variant_clean_recognized`` count the held-out videos
+    left out of the metrics (the extra pristine variants, see :func:`cross_validate`)
+    and how many of them were classified ``none``.
+    """
+
+    folds: dict[str, EvalMetrics]
+    accuracy: float
+    accuracy_level_ge2: float
+    srcc_level: float
+    srcc_level_within_kind: float
+    clean_videos: int = 0
+    clean_recognized: int = 0
+    false_clean_level_ge2: int = 0
+    variant_clean_videos: int = 0
+    variant_clean_recognized: int = 0
+
+
+class TrainingReport(BaseModel):
+    """What the ``quality`` recipe measured; stored in the model's ``config.json``
+    (``report``) and in ``training_report.json`` beside it.
+
+    Attributes:
+        videos, units: training videos and per-second units.
+        pristine_variants: how many of the videos are extra pristine variants.
+        sources: the source videos.
+        config: the hyper-parameters (the keys of the reports before the recipe:
+            hidden, epochs, lr, weight_decay, l2, dropout, score_weight, none_weight, seed).
+        cross_validation: held-out-source metrics (None when not run).
+        carphone_pair: overall score of ``carphone_pristine`` and ``carphone_distorted``
+            (empty when not measured).
+        seconds_per_video_second: analysis compute seconds per second of video,
+            measured on the carphone pair (None when not measured).
+    """
+
+    videos: int
+    units: int
+    pristine_variants: int = 0
+    sources: list[str]
+    config: dict[str, float | int]
+    cross_validation: CrossValidation | None = None
+    carphone_pair: dict[str, float] = {}
+    seconds_per_video_second: float | None = None
+
+
+def _srcc(predicted: np.ndarray, target: np.ndarray) -> float:
+    """Spearman correlation by the shared quality metrics (NaN when undefined)."""
+    try:
+        return quality_correlations(predicted, target).srcc
+    except UsageError:
+        return float("nan")
+
+
+def evaluate(model: QualityModel, data: TrainingSet, mask: np.ndarray) -> EvalMetrics:
+    """Video-level metrics of ``model`` on the units selected by ``mask``.
+
+    A video's class is the argmax of its mean unit probabilities and its score the mean
+    of its unit overall scores.
+
+    Returns:
+        The :class:`EvalMetrics`.
+    """
+    pred = model.predict(data.features[mask])
+    vids = data.video[mask]
+    rows = []
+    for v in np.unique(vids):
+        sel = vids == v
+        label = data.videos[v]
+        rows.append(
+            (
+                label,
+                int(np.argmax(pred.probabilities[sel].mean(axis=0))),
+                float(pred.scores[sel, 0].mean()),
+            )
+        )
+    correct = np.array([CLASS_NAMES[p] == lab.kind.value for lab, p, _ in rows])
+    strong = np.array([lab.level != 1 for lab, _, _ in rows])
+    levels = np.array([lab.level for lab, _, _ in rows])
+    said_clean = np.array([CLASS_NAMES[p] == DistortionKind.NONE.value for _, p, _ in rows])
+    scores = np.array([s for _, _, s in rows])
+    confusion: dict[str, dict[str, int]] = {}
+    for lab, p, _ in rows:
+        cell = confusion.setdefault(lab.kind.value, {})
+        cell[CLASS_NAMES[p]] = cell.get(CLASS_NAMES[p], 0) + 1
+    kinds = np.array([lab.kind.value for lab, _, _ in rows])
+    per_kind = []
+    for kind in DISTORTION_KINDS:
+        sel = (kinds == kind.value) | (kinds == DistortionKind.NONE.value)
+        if len(set(levels[sel])) > 1:
+            per_kind.append(_srcc(scores[sel], -levels[sel]))
+    return EvalMetrics(
+        videos=len(rows),
+        accuracy=float(correct.mean()),
+        accuracy_level_ge2=float(correct[strong].mean()),
+        srcc_level=_srcc(scores, -levels),
+        srcc_level_within_kind=float(np.mean(per_kind)) if per_kind else float("nan"),
+        clean_videos=int((levels == 0).sum()),
+        clean_recognized=int(said_clean[levels == 0].sum()),
+        false_clean_level_ge2=int(said_clean[levels >= 2].sum()),
+        confusion=confusion,
+    )
+
+
+def cross_validate(
+    data: TrainingSet, fit: FitFold, *, scored: np.ndarray | None = None
+) -> CrossValidation:
+    """Leave-one-source-out evaluation: train on the other sources, test on each one.
+
+    Args:
+        data: the training set.
+        fit: fits the model of one fold (:data:`FitFold`), called once per held-out
+            source in sorted order.
+        scored: ``(V,)`` bool over ``data.videos``: the held-out videos the metrics are
+            computed on (default all). The others (e.g. the extra pristine variants) are
+            still used for training and only counted in ``variant_clean_*``; a source
+            with no scored video is never held out (it is always trained on).
+
+    Returns:
+        The :class:`CrossValidation` (metrics as in :func:`evaluate`).
+    """
+    sources = data.sources()
+    in_metrics = np.ones(len(data.videos), bool) if scored is None else np.asarray(scored)
+    unit_scored = in_metrics[data.video]
+    folds, variant_clean, variant_recognized = {}, 0, 0
+    for held in sorted(set(sources[unit_scored])):
+        train = sources != held
+        model = fit(str(held), data.select(train))
+        folds[held] = evaluate(model, data, ~train & unit_scored)
+        if (~train & ~unit_scored).any():
+            extra = evaluate(model, data, ~train & ~unit_scored)
+            variant_clean += extra.clean_videos
+            variant_recognized += extra.clean_recognized
+    total = sum(f.videos for f in folds.values())
+
+    def pooled(key: str) -> float:
+        return float(sum(getattr(f, key) * f.videos for f in folds.values()) / total)
+
+    def summed(key: str) -> int:
+        return int(sum(getattr(f, key) for f in folds.values()))
+
+    return CrossValidation(
+        folds=folds,
+        accuracy=pooled("accuracy"),
+        accuracy_level_ge2=pooled("accuracy_level_ge2"),
+        srcc_level=pooled("srcc_level"),
+        srcc_level_within_kind=pooled("srcc_level_within_kind"),
+        clean_videos=summed("clean_videos"),
+        clean_recognized=summed("clean_recognized"),
+        false_clean_level_ge2=summed("false_clean_level_ge2"),
+        variant_clean_videos=variant_clean,
+        variant_clean_recognized=variant_recognized,
+    )
