@@ -35,7 +35,7 @@ def test_known_pairs(wordnet) -> None:
 
 
 def test_verb_synsets_simulated_root(wordnet) -> None:
-    run_v, walk_v = wordnet.reader.synset("run.v.01"), wordnet.reader.synset("walk.v.01")
+    run_v, walk_v = wordnet.synset("run.v.01"), wordnet.synset("walk.v.01")
     # both verb roots (depth 1) hang under a simulated root: lcs depth 1, depths 3 and 4
     assert wordnet.synset_wup(run_v, walk_v, PINNED) == pytest.approx(2 / 7, abs=1e-12)
 
@@ -162,3 +162,41 @@ def test_nextoe_extra_reference_takes_max(wordnet) -> None:
     assert rep.wups0.overall.percent == 100.0
     with pytest.raises(UsageError):
         nextoe_wups(["dog"], ["cat", "x"], ["CW"])
+
+
+def test_plain_text_tokenizes_as_nltk_does() -> None:
+    from nltk.tokenize import word_tokenize
+
+    texts = [
+        "a man riding a red bike",
+        "Two Dogs  and 3 cats",
+        "cannot reach the toy",
+        "they are gonna play",
+        "wanna go",
+        "gimme that",
+        "got ta",
+        "the baby s mouth",
+        "in case food fall",
+        "",
+        "   ",
+        "a1b2 c3",
+    ]
+    for text in texts:
+        assert tokenize(text) == tuple(word_tokenize(text, preserve_line=True)), text
+
+
+def test_light_nltk_import_keeps_the_tokenizer_tagger_and_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from videoqa.metrics.wups import import_nltk_light, tokenize\n"
+        "import_nltk_light()\n"
+        "hidden = [m for m in ('sklearn', 'scipy.stats') if m in sys.modules]\n"
+        'print(tokenize("the dog\'s toy."), hidden)\n'
+        "import scipy.stats  # importable afterwards\n"
+        "print(scipy.stats.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["('the', 'dog', \"'s\", 'toy', '.') []", "scipy.stats"]
