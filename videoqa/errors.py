@@ -78,7 +78,7 @@ class ModelUnavailableError(VideoQAError):
 class CheckpointError(ModelUnavailableError):
     """A checkpoint folder is missing, incomplete, damaged or of another kind: a model
     checkpoint (``config.json`` + ``model.safetensors``) or a run's resumable state
-    (``checkpoints/last/state.pt``). The message names the file and what is wrong."""
+    (``checkpoints/last/state.json`` + ``state.safetensors``). The message names the file and what is wrong."""
 
 
 class DataFormatError(VideoQAError, ValueError):

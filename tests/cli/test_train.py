@@ -73,7 +73,7 @@ def test_train_cli_writes_run_folder(app, disk, recipe):
     assert sum(r["kind"] == "step" for r in records) == 6
     assert ("spatial" in records[0]["losses"]) == (recipe == "sparc")
     assert (out / "curve.png").is_file()
-    assert (out / "checkpoints" / "last" / "state.pt").is_file()
+    assert (out / "checkpoints" / "last" / "state.json").is_file()
     assert (out / "checkpoints" / "best" / "tokenizer.json").is_file()
     assert (out / "predictions" / "test.jsonl").is_file()
     saved = yaml.safe_load((out / "config.yaml").read_text())

@@ -151,7 +151,7 @@ def test_train_evaluate_keep_best_and_extend(bench, tmp_path):
     epochs = [r for r in records if r["kind"] == "epoch"]
     assert [r["epoch"] for r in epochs] == [0, 1, 2]
     assert epochs[2]["step"] > epochs[1]["step"]
-    assert (out / "checkpoints" / "last" / "state.pt").is_file()
+    assert (out / "checkpoints" / "last" / "state.json").is_file()
     assert not (out / "checkpoints" / "last.tmp").exists()
 
 

@@ -81,7 +81,7 @@ def test_sparc_training_converges_and_writes_outputs(tmp_path):
     assert (tmp_path / "checkpoints" / "best" / "model" / "model.safetensors").is_file()
     best = tmp_path / "checkpoints" / "best"
     assert {p.name for p in best.iterdir()} == {"model", "tokenizer.json", "config.yaml"}
-    assert (tmp_path / "checkpoints" / "last" / "state.pt").is_file()
+    assert (tmp_path / "checkpoints" / "last" / "state.json").is_file()
     preds = [json.loads(x) for x in (tmp_path / "predictions" / "test.jsonl").open()]
     assert len(preds) == 24 and set(preds[0]) == {"qid", "prediction", "answer", "qtype"}
     hits = sum(p["prediction"] == p["answer"] for p in preds)
@@ -165,23 +165,35 @@ def test_resume_without_checkpoint_is_an_error(tmp_path):
         _fit(cfg, _data(), resume=True)
 
 
-def test_a_planted_pickle_in_state_pt_is_refused_not_run(tmp_path):
+def test_no_pickle_is_written_or_read(tmp_path):
+    """The resumable state is JSON + safetensors: no file of the run folder is a pickle,
+    a planted ``state.pt`` pickle payload is never loaded, and a damaged state is a typed
+    error naming the file."""
     import pickle
 
     data = _data()
     cfg = _config(tmp_path, epochs=2)
     with pytest.raises(Interrupted):
         _fit(cfg, data, stop_after_steps=4)
+    last = tmp_path / "checkpoints" / "last"
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            head = path.read_bytes()[:2]
+            assert head not in (b"\x80\x02", b"\x80\x04", b"PK"), f"{path} looks pickled"
     marker = tmp_path / "pwned"
 
     class Payload:
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    state = tmp_path / "checkpoints" / "last" / "state.pt"
-    state.write_bytes(pickle.dumps(Payload()))
-    with pytest.raises(CheckpointError, match="state.pt"):
+    (last / "state.pt").write_bytes(pickle.dumps(Payload()))
+    state = (last / "state.json").read_text()
+    (last / "state.json").write_text(state[: len(state) // 2])
+    with pytest.raises(CheckpointError, match="state.json"):
         _fit(cfg, data, resume=True)
+    assert not marker.exists()
+    (last / "state.json").write_text(state)
+    assert _fit(cfg, data, resume=True).steps == 8
     assert not marker.exists()
 
 
@@ -195,6 +207,6 @@ def test_a_damaged_last_checkpoint_falls_back_to_last_old(tmp_path):
     import shutil
 
     shutil.copytree(last, old)
-    (last / "state.pt").write_bytes(b"garbage")
+    (last / "state.safetensors").write_bytes(b"garbage")
     result = _fit(cfg, data, resume=True)
     assert result.steps == 8

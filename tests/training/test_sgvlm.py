@@ -119,7 +119,7 @@ def test_run_writes_results_and_the_loss_falls(bench, tmp_path: Path) -> None:
     best = out / "checkpoints" / "best"
     assert {p.name for p in best.iterdir()} >= {"config.json", "model.safetensors", "llm"}
     last = out / "checkpoints" / "last"
-    assert {p.name for p in last.iterdir()} == {"weights.safetensors", "state.pt", "config.yaml"}
+    assert {p.name for p in last.iterdir()} == {"weights.safetensors", "state.json", "state.safetensors", "config.yaml"}
     # the test scores are those of the shipped checkpoint
     cfg = _config(bench, out)
     recipe = SGVLMRecipe(cfg)

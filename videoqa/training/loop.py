@@ -11,7 +11,8 @@ Run folder (``config.output_dir``)::
     config.yaml                 the resolved config
     metrics.jsonl               one JSON object per logged step / epoch
     curve.png                   train loss terms and the monitored val metric
-    checkpoints/last/           resumable: weights.safetensors, state.pt, config.yaml
+    checkpoints/last/           resumable: weights.safetensors, state.json +
+                                state.safetensors, config.yaml
     checkpoints/best/           the recipe's inference checkpoint of the best epoch
     results.json                best epoch and value, steps, the recipe's test scores
 
@@ -20,8 +21,8 @@ Resume restores weights, optimiser, scheduler, RNGs and the loop position from
 damaged), keeps the ``metrics.jsonl`` records that were logged before that checkpoint
 (by content: their ``step`` / ``epoch``), and continues at the same step. The data
 order depends only on ``(seed, epoch)``, so the losses repeat an uninterrupted run.
-``state.pt`` holds only tensors and plain containers and is read with
-``torch.load(weights_only=True)``: a planted pickle payload is refused, not run.
+The resumable state is JSON plus safetensors (:mod:`videoqa.training.checkpoint`):
+nothing is unpickled, so a shared or downloaded run folder cannot execute code.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def warmup_cosine(
 
 @dataclass
 class TrainState:
-    """Where the loop is (saved in ``state.pt``).
+    """Where the loop is (saved in ``state.json``).
 
     Attributes:
         epoch: epoch being trained (0-based; ``epochs`` once training is done).
@@ -267,7 +268,7 @@ class TrainingLoop:
             run.state = TrainState(**restored["state"])
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise CheckpointError(
-                f"{ckpt / 'state.pt'}: does not fit this run ({type(err).__name__}: {err})"
+                f"{ckpt / 'state.json'}: does not fit this run ({type(err).__name__}: {err})"
             ) from None
         if self.accelerator.is_main_process:
             trim_metrics(self.log.path, run.state.global_step, run.state.epoch)
