@@ -76,7 +76,7 @@ def test_train_then_extract_all_splits(app: typer.Typer, bench: Path, tmp_path: 
     assert len(store) == 6 and store.meta.frames == 6 and store.meta.num_patches == 4
     assert store.get(store.ids()[0]).patches.shape == (6, 4, 32)
     again = runner.invoke(app, args)
-    assert again.exit_code == 0 and "0 extracted, 6 already done" in _flat(again.output)
+    assert again.exit_code == 0 and "nothing to do: 6 of 6 videos" in _flat(again.output)
     other = runner.invoke(app, [*args[:-1], str(tmp_path / "f"), "--frames", "8"])
     assert other.exit_code == 2 and "another configuration" in other.output
 
@@ -84,9 +84,7 @@ def test_train_then_extract_all_splits(app: typer.Typer, bench: Path, tmp_path: 
 def test_only_failures_exit_3(app: typer.Typer, bench: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     CNNFrameEncoder(CNNConfig(image_size=16, channels=(2, 2, 2, 2))).save_pretrained(tmp_path / "c")
-    result = runner.invoke(
-        app,
-        [
+    result_args = [
             "extract",
             "--annotations",
             str(bench),
@@ -100,10 +98,16 @@ def test_only_failures_exit_3(app: typer.Typer, bench: Path, tmp_path: Path) -> 
             "2",
             "--encoder",
             f"cnn:{tmp_path / 'c'}",
-        ],
-    )
+    ]  # fmt: skip
+    result = runner.invoke(app, result_args)
     assert result.exit_code == 3
     assert "0 extracted" in _flat(result.output) and "skipped test_00000" in _flat(result.output)
+    # the rerun of that store has nothing to do (the video failed on the same file): exit 0
+    rerun = runner.invoke(app, result_args)
+    assert rerun.exit_code == 0, rerun.output
+    assert "nothing to do" in _flat(rerun.output) and "failed before" in _flat(rerun.output)
+    lines = (tmp_path / "f" / "errors.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and '"error":"VideoNotFoundError"' in lines[0]
 
 
 def test_bad_sampler_option(app: typer.Typer, bench: Path, tmp_path: Path) -> None:

@@ -104,7 +104,125 @@ def test_corrupt_and_missing_videos_reported_and_skipped(
     assert len(FeatureStore(tmp_path / "store")) == 6
     assert [e.video_id for e in read_errors(tmp_path / "store")] == sorted(failed)
     line = json.loads((tmp_path / "store" / "errors.jsonl").read_text().splitlines()[0])
-    assert set(line) == {"video_id", "reason"}
+    assert set(line) == {"video_id", "reason", "error", "file"}
+    assert {e.video_id: e.error for e in read_errors(tmp_path / "store")} == {
+        "no_file": "VideoError",
+        "train_00001": "CorruptVideoError",
+        "val_00000": "VideoNotFoundError",
+    }
+
+
+def _damaged_copy(tmp_path: Path, tiny_bench: Path, jobs: list[VideoJob]) -> list[VideoJob]:
+    """The jobs on a copy of the videos with one corrupt, one missing, one without file."""
+    videos = tmp_path / "videos"
+    shutil.copytree(tiny_bench / "videos", videos)
+    (videos / "train_00001.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    (videos / "val_00000.mp4").unlink()
+    moved = [VideoJob(j.video_id, videos / f"{j.video_id}.mp4") for j in jobs]
+    return [*moved, VideoJob("no_file", None)]
+
+
+def _error_lines(store: Path) -> list[dict]:
+    return [json.loads(line) for line in (store / "errors.jsonl").read_text().splitlines()]
+
+
+def test_reruns_keep_one_error_line_per_video(
+    tmp_path: Path, tiny_bench: Path, jobs: list[VideoJob], cnn
+) -> None:
+    moved, store = _damaged_copy(tmp_path, tiny_bench, jobs), tmp_path / "store"
+    # killed after 3 videos: the resume adds the others; still one line per failed video
+    first = extract_features(moved[1:4], store, cnn, frames=4, rank=0, world_size=1)
+    second = extract_features(moved, store, cnn, frames=4, rank=0, world_size=1)
+    assert [f.video_id for f in first.failed] == ["train_00001"]
+    assert (len(second.failed), second.extracted, second.known_bad) == (2, 4, 1)
+    assert len(_error_lines(store)) == 3
+    # a finished store: nothing to do, nothing retried, the error file unchanged
+    before = (store / "errors.jsonl").read_bytes()
+    again = extract_features(moved, store, cnn, frames=4, rank=0, world_size=1)
+    assert again.nothing_to_do and (again.skipped, again.known_bad) == (6, 3)
+    assert again.failed == [] and (store / "errors.jsonl").read_bytes() == before
+    # retried on request: each failure replaces its line
+    retried = extract_features(moved, store, cnn, frames=4, rank=0, world_size=1,
+                               retry_errors=True)  # fmt: skip
+    assert len(retried.failed) == 3 and len(_error_lines(store)) == 3
+    # a file that changes is retried; once it reads, its line goes
+    shutil.copy(tiny_bench / "videos" / "val_00000.mp4", moved[-2].path.parent)
+    fixed = extract_features(moved, store, cnn, frames=4, rank=0, world_size=1)
+    assert (fixed.extracted, fixed.known_bad) == (1, 2)
+    assert sorted(e["video_id"] for e in _error_lines(store)) == ["no_file", "train_00001"]
+
+
+def test_any_error_of_one_video_is_recorded_and_the_run_goes_on(
+    tmp_path: Path, jobs: list[VideoJob], cnn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import videoqa.features.extract as extract
+
+    real = extract.decode_video
+
+    def flaky(job, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if job.video_id == jobs[1].video_id:
+            raise IndexError("index out of range (a damaged demuxer state)")
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(extract, "decode_video", flaky)
+    report = extract_features(jobs, tmp_path, cnn, frames=4, rank=0, world_size=1)
+    assert report.extracted == len(jobs) - 1
+    assert [(f.video_id, f.error) for f in report.failed] == [(jobs[1].video_id, "IndexError")]
+    # not a video error: retried by the next run, which now succeeds and clears the line
+    monkeypatch.setattr(extract, "decode_video", real)
+    again = extract_features(jobs, tmp_path, cnn, frames=4, rank=0, world_size=1)
+    assert (again.extracted, again.known_bad) == (1, 0)
+    assert not (tmp_path / "errors.jsonl").exists()
+
+
+def test_an_encoder_failure_costs_only_its_video(
+    tmp_path: Path, jobs: list[VideoJob], cnn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = cnn.forward
+    bad = {}
+
+    def forward(prepared):  # noqa: ANN001
+        if any(float(prepared[i].sum()) == bad.get("sum") for i in range(len(prepared))):
+            raise RuntimeError("CUDA error: an illegal memory access (one video's fault)")
+        return real(prepared)
+
+    bad["sum"] = float(cnn.prepare(decode_video(jobs[2], "uniform", 4, None, (32, 32)).frames)[0].sum())
+    monkeypatch.setattr(cnn, "forward", forward)
+    report = extract_features(jobs, tmp_path, cnn, frames=4, batch_frames=64, rank=0, world_size=1)
+    assert [(f.video_id, f.error) for f in report.failed] == [(jobs[2].video_id, "RuntimeError")]
+    assert report.extracted == len(jobs) - 1
+
+
+def test_per_file_time_limit_and_job_failures(
+    tmp_path: Path, jobs: list[VideoJob], cnn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a limit that has passed before the first packet: every video times out, the run ends
+    report = extract_features(jobs[:2], tmp_path / "a", cnn, frames=4, rank=0, world_size=1,
+                              file_timeout=1e-9)  # fmt: skip
+    assert [f.error for f in report.failed] == ["VideoTimeoutError"] * 2
+    assert "limit of 1e-09 s" in report.failed[0].reason
+    monkeypatch.setenv("VIDEOQA_FILE_TIMEOUT", "1e-9")
+    assert extract_features(jobs[:1], tmp_path / "b", cnn, frames=4, rank=0,
+                            world_size=1).failed[0].error == "VideoTimeoutError"  # fmt: skip
+    monkeypatch.setenv("VIDEOQA_FILE_TIMEOUT", "soon")
+    with pytest.raises(UsageError, match="VIDEOQA_FILE_TIMEOUT"):
+        extract_features(jobs[:1], tmp_path / "c", cnn, frames=4, rank=0, world_size=1)
+    monkeypatch.delenv("VIDEOQA_FILE_TIMEOUT")
+    # bad arguments stop the job before any video
+    with pytest.raises(UsageError, match="rate"):
+        extract_features(jobs, tmp_path / "d", cnn, sampler="fps", sampler_options={"rate": -1},
+                         rank=0, world_size=1)  # fmt: skip
+    # a full disk stops the job
+    import errno
+
+    import videoqa.features.extract as extract
+
+    def full(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(extract, "decode_video", full)
+    with pytest.raises(OSError, match="No space"):
+        extract_features(jobs, tmp_path / "e", cnn, frames=4, rank=0, world_size=1)
 
 
 def test_image_text_encoder_patches(tmp_path: Path, jobs: list[VideoJob]) -> None:

@@ -63,11 +63,24 @@ def extract_command(
     shard_size: int = typer.Option(256, "--shard-size", help="Videos per shard."),
     batch_frames: int = typer.Option(128, "--batch-frames", help="Frames per forward pass."),
     workers: int = typer.Option(2, "--workers", help="Decoding threads."),
+    file_timeout: float | None = typer.Option(
+        None,
+        "--file-timeout",
+        help="Seconds one video may take to read (0: no limit; default $VIDEOQA_FILE_TIMEOUT "
+        "or 600); a slower video is recorded as failed and the run goes on.",
+    ),
+    retry_errors: bool = typer.Option(
+        False, "--retry-errors", help="Also retry videos that failed before on the same file."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
     """Encode the sampled frames of every video into a resumable feature store.
 
-    Under `accelerate launch`, process i of n extracts the id-sorted videos i::n.
+    Under `accelerate launch`, process i of n extracts the id-sorted videos i::n. A video
+    that fails is recorded in OUT/errors.jsonl (one line per video) and skipped; a rerun
+    skips the videos done and those that failed on their unchanged file. Exit code 0 when
+    the run finished (also with "nothing to do"), 3 when no video of this process could be
+    extracted at all.
     """
     from videoqa.features.extract import (
         extract_features,
@@ -98,13 +111,15 @@ def extract_command(
                 world_size=world,
                 extra={"splits": list(split)},
                 progress=lambda done, todo: bar.update(task, completed=done, total=todo),
+                file_timeout=file_timeout,
+                retry_errors=retry_errors,
             )
     if as_json:
         print_json(report)
     else:
         _summary(report)
-    if report.extracted == 0 and report.failed:
-        raise typer.Exit(code=EXIT_NOTHING_EXTRACTED)
+    if report.extracted == 0 and report.failed and report.skipped == 0:
+        raise typer.Exit(code=EXIT_NOTHING_EXTRACTED)  # every video failed: nothing stored
 
 
 def _device() -> str:
@@ -115,10 +130,22 @@ def _device() -> str:
 
 def _summary(report) -> None:  # noqa: ANN001 - ExtractReport, imported lazily
     rank = f" (process {report.rank} of {report.world_size})" if report.world_size > 1 else ""
+    known = (
+        f", {report.known_bad} failed before on the same file (--retry-errors to retry)"
+        if report.known_bad
+        else ""
+    )
+    if report.nothing_to_do:
+        stderr.print(
+            f"{report.out}{rank}: nothing to do: {report.skipped} of {report.assigned} "
+            f"videos already in the store{known}",
+            highlight=False,
+        )
+        return
     stderr.print(
-        f"{report.out}{rank}: {report.extracted} extracted, {report.skipped} already done, "
-        f"{len(report.failed)} failed of {report.assigned}; {report.frames} frames in "
-        f"{report.seconds:.1f} s ({report.frames_per_second:.0f} frames/s)",
+        f"{report.out}{rank}: {report.extracted} extracted, {report.skipped} already done"
+        f"{known}, {len(report.failed)} failed of {report.assigned}; {report.frames} frames "
+        f"in {report.seconds:.1f} s ({report.frames_per_second:.0f} frames/s)",
         highlight=False,
     )
     for failure in report.failed[:10]:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from videoqa.batch import ErrorLog, ItemFailure, run_item
 from videoqa.cli._common import print_json, stderr, user_errors
 
 if TYPE_CHECKING:
@@ -40,8 +41,14 @@ class TeachSummary(BaseModel):
         written: questions whose probabilities this run stored.
         already_done: questions found in the output file (or its shards) and skipped.
         missing_features: video ids not in the feature store (their questions skipped).
-        bad_videos: ``"video_id: reason"`` of videos that could not be decoded (BLIP).
+        bad_videos: ``"video_id: reason"`` of videos whose questions failed in this run
+            (a video that cannot be decoded, an error of the teacher on it), also in
+            :attr:`errors_file`.
+        known_bad: videos not tried again: they failed with a video error on the same
+            unchanged file before (``--retry-errors`` retries them).
         out: the teacher store file.
+        errors_file: the JSON-lines error log, one line per failed video
+            (:mod:`videoqa.batch`).
     """
 
     questions: int
@@ -49,7 +56,27 @@ class TeachSummary(BaseModel):
     already_done: int = 0
     missing_features: list[str] = Field(default_factory=list)
     bad_videos: list[str] = Field(default_factory=list)
+    known_bad: int = 0
     out: str
+    errors_file: str = ""
+
+
+def errors_path(out: Path) -> Path:
+    """The error log of the teacher store ``out``: ``train.h5`` → ``train.errors.jsonl``."""
+    return out.with_name(out.stem + ".errors.jsonl")
+
+
+class _Failures:
+    """Per-video failures of a teach run: summary lines and the error log."""
+
+    def __init__(self, summary: TeachSummary, log: ErrorLog) -> None:
+        self.summary, self.log = summary, log
+        self.failed: set[str] = set()
+
+    def add(self, failure: ItemFailure) -> None:
+        self.failed.add(failure.video_id)
+        self.summary.bad_videos.append(f"{failure.video_id}: {failure.reason}")
+        self.log.record(failure)
 
 
 def _by_video(samples: Sequence[QASample]) -> dict[str, list[QASample]]:
@@ -99,28 +126,50 @@ def teach_features(
     *,
     batch_questions: int,
     advance: Advance,
+    failures: _Failures | None = None,
 ) -> None:
     """Run a features teacher over ``samples`` (grouped by video, ``batch_questions`` per
-    forward batch) and write each question's ``(T, C)`` probabilities."""
-    from videoqa.models.imageqa import FrameFeatures
+    forward batch) and write each question's ``(T, C)`` probabilities.
 
+    When a batch fails, its videos are run one by one so that only the videos that fail
+    are recorded (``failures``; without it the error propagates)."""
     groups = _by_video(samples)
     for vid in [v for v in groups if v not in store]:
         summary.missing_features.append(vid)
         advance(len(groups.pop(vid)))
     for chunk in _chunks(groups, batch_questions):
-        feats = {v: store.get(v) for v in dict.fromkeys(s.video_id for s in chunk)}
-        frames = [
-            FrameFeatures(vectors=feats[s.video_id].frames, patches=feats[s.video_id].patches)
-            for s in chunk
-        ]
-        probs = teacher.answer_probs_many(
-            frames, [s.question for s in chunk], [list(s.choices) for s in chunk]
-        )
-        summary.written += writer.write_all(
-            _record(s, p) for s, p in zip(chunk, probs, strict=True)
-        )
+        if failures is None:
+            summary.written += _teach_chunk(teacher, chunk, store, writer)
+        else:
+            result = run_item("batch", lambda c=chunk: _teach_chunk(teacher, c, store, writer))
+            if isinstance(result, ItemFailure):
+                for vid, group in _by_video(chunk).items():
+                    one = run_item(vid, lambda g=group: _teach_chunk(teacher, g, store, writer))
+                    if isinstance(one, ItemFailure):
+                        failures.add(one)
+                    else:
+                        summary.written += one
+            else:
+                summary.written += result
         advance(len(chunk))
+
+
+def _teach_chunk(
+    teacher: ImageQATeacher, chunk: list[QASample], store: FeatureStore, writer: TeacherWriter
+) -> int:
+    """Answer the questions of ``chunk`` in one batch and write them (all or none)."""
+    from videoqa.models.imageqa import FrameFeatures
+
+    feats = {v: store.get(v) for v in dict.fromkeys(s.video_id for s in chunk)}
+    frames = [
+        FrameFeatures(vectors=feats[s.video_id].frames, patches=feats[s.video_id].patches)
+        for s in chunk
+    ]
+    probs = teacher.answer_probs_many(
+        frames, [s.question for s in chunk], [list(s.choices) for s in chunk]
+    )
+    records = [_record(s, p) for s, p in zip(chunk, probs, strict=True)]
+    return writer.write_all(records)
 
 
 def teach_pixels(
@@ -132,9 +181,14 @@ def teach_pixels(
     summary: TeachSummary,
     *,
     advance: Advance,
+    failures: _Failures | None = None,
+    timeout: float | None = None,
 ) -> None:
     """Run a pixels teacher: decode each video's frames at the store's ``times`` and
-    answer every question of the video on them; unreadable videos are reported."""
+    answer every question of the video on them. Any failure of a video (no file,
+    unreadable, over the ``timeout`` seconds of reading, an error of the teacher on it)
+    is reported in ``summary.bad_videos`` and ``failures``, and the run goes on; the
+    questions of a video are written together, after all of them were answered."""
     from videoqa.errors import VideoError
     from videoqa.video.reader import VideoReader
 
@@ -142,20 +196,29 @@ def teach_pixels(
         entry = videos.entries.get(vid)
         if vid not in store:
             summary.missing_features.append(vid)
-        elif entry is None or entry.path is None:
-            summary.bad_videos.append(f"{vid}: no video file")
-        else:
-            try:
-                with VideoReader(entry.path) as reader:
-                    frames = reader.read_at(store.get(vid).times)
-            except VideoError as err:
-                summary.bad_videos.append(f"{vid}: {err}")
+            advance(len(group))
+            continue
+        path = None if entry is None else entry.path
+
+        def work(group: list[QASample] = group, path: Path | None = path, vid: str = vid) -> int:
+            if path is None:
+                raise VideoError(f"{vid}: no video file", None)
+            with VideoReader(path) as reader:
+                frames = reader.read_at(store.get(vid).times)
+            records = [
+                _record(s, teacher.answer_probs(frames, s.question, list(s.choices)))
+                for s in group
+            ]
+            return writer.write_all(records)
+
+        result = run_item(vid, work, path=path, timeout=timeout)
+        if isinstance(result, ItemFailure):
+            if failures is None:
+                summary.bad_videos.append(f"{vid}: {result.reason}")
             else:
-                for s in group:
-                    probs = teacher.answer_probs(frames, s.question, list(s.choices))
-                    summary.written += writer.write(_record(s, probs))
-                    advance(1)
-                continue
+                failures.add(result)
+        else:
+            summary.written += result
         advance(len(group))
 
 
@@ -187,37 +250,78 @@ def teach_command(
     video_root: Path | None = typer.Option(None, "--video-root", help="Folder of the videos."),
     batch_questions: int = typer.Option(64, "--batch-questions", help="Questions per batch."),
     device: str = typer.Option("cpu", "--device", help="Torch device."),
+    file_timeout: float | None = typer.Option(
+        None,
+        "--file-timeout",
+        help="Seconds one video may take to read (pixel teachers; 0: no limit; default "
+        "$VIDEOQA_FILE_TIMEOUT or 600).",
+    ),
+    retry_errors: bool = typer.Option(
+        False, "--retry-errors", help="Also retry videos that failed before on the same file."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON only."),
 ) -> None:
-    """Store a teacher's per-frame answer probabilities for every question of a split."""
+    """Store a teacher's per-frame answer probabilities for every question of a split.
+
+    A video whose questions fail is recorded in OUT's error log (``train.h5`` →
+    ``train.errors.jsonl``, one line per video) and the run goes on.
+    """
+    from videoqa.batch import resolve_timeout
     from videoqa.features.store import FeatureStore
     from videoqa.features.teacher_store import TeacherMeta, TeacherWriter
     from videoqa.models.imageqa import load_teacher
 
     with user_errors():
+        timeout = resolve_timeout(file_timeout)
         bench, samples = _questions(dataset, annotations, split, video_root)
         store = FeatureStore(features)
         teacher = load_teacher(teacher_spec, device=device)
         meta = TeacherMeta(
             teacher=teacher.name, dataset=dataset, split=split, features=store.meta.model_dump()
         )
-        summary = TeachSummary(questions=len(samples), out=str(out))
+        log = ErrorLog(errors_path(out))
+        summary = TeachSummary(questions=len(samples), out=str(out), errors_file=str(log.path))
+        failures = _Failures(summary, log)
         with TeacherWriter(out, meta) as writer, _progress() as progress:
             todo = [s for s in samples if s.qid not in writer.done]
             summary.already_done = len(samples) - len(todo)
+            if not retry_errors:
+                todo, known = _drop_known_bad(todo, log, bench.videos)
+                summary.known_bad = len(known)
             task = progress.add_task(f"teach {split}", total=len(todo))
 
             def advance(n: int) -> None:
                 progress.advance(task, n)
 
-            if teacher.input_kind == "features":
-                teach_features(
-                    teacher, todo, store, writer, summary,
-                    batch_questions=batch_questions, advance=advance,
-                )  # fmt: skip
-            else:
-                teach_pixels(teacher, todo, store, bench.videos, writer, summary, advance=advance)
+            try:
+                if teacher.input_kind == "features":
+                    teach_features(
+                        teacher, todo, store, writer, summary,
+                        batch_questions=batch_questions, advance=advance, failures=failures,
+                    )  # fmt: skip
+                else:
+                    teach_pixels(
+                        teacher, todo, store, bench.videos, writer, summary,
+                        advance=advance, failures=failures, timeout=timeout,
+                    )  # fmt: skip
+            finally:
+                done = {s.video_id for s in todo} - failures.failed
+                if log.path.parent.is_dir():
+                    log.compact(resolved=done)
     _print_summary(summary, as_json)
+
+
+def _drop_known_bad(
+    todo: list[QASample], log: ErrorLog, videos: VideoIndex
+) -> tuple[list[QASample], list[ItemFailure]]:
+    """Questions whose video did not fail before on its unchanged file, and those failures."""
+
+    def key(sample: QASample) -> tuple[str, Path | None]:
+        entry = videos.entries.get(sample.video_id)
+        return sample.video_id, None if entry is None else entry.path
+
+    keep, known = log.partition(todo, key)
+    return keep, list({f.video_id: f for f in known}.values())
 
 
 def _print_summary(summary: TeachSummary, as_json: bool) -> None:
@@ -225,12 +329,15 @@ def _print_summary(summary: TeachSummary, as_json: bool) -> None:
         print_json(summary)
         return
     table = Table(title=f"teacher probabilities → {summary.out}")
-    for col in ("questions", "written", "already done", "missing features", "bad videos"):
+    columns = ("questions", "written", "already done", "missing features", "bad videos",
+               "known bad")  # fmt: skip
+    for col in columns:
         table.add_column(col)
     table.add_row(
         *(str(x) for x in (summary.questions, summary.written, summary.already_done)),
         str(len(summary.missing_features)),
         str(len(summary.bad_videos)),
+        str(summary.known_bad),
     )
     Console().print(table)
     for line in summary.missing_features[:10]:

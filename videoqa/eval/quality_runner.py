@@ -43,7 +43,11 @@ def run_quality_predictions(
     Raises:
         UsageError: not a MOS table, or ``out`` holds another model's scores.
     """
+    from videoqa.batch import default_file_timeout, is_job_failure
+    from videoqa.video.reader import time_limit
+
     start = time.perf_counter()
+    timeout = default_file_timeout()  # reading per video: $VIDEOQA_FILE_TIMEOUT
     if not all(isinstance(s, QualitySample) for s in benchmark.samples):
         raise UsageError(f"{benchmark.name}: a quality run scores MOS-table videos")
     resume = read_done(out, model, id_key="video_id", value_key="score")
@@ -57,11 +61,17 @@ def run_quality_predictions(
             try:
                 if entry is None or entry.path is None:
                     raise VideoError(f"no video file is known for {sample.video_id!r}")
-                score = float(scorer(entry.path))
+                with time_limit(timeout):
+                    score = float(scorer(entry.path))
             except VideoError as err:
                 errors.append(
                     RunError(qid=sample.video_id, video_id=sample.video_id, reason=str(err))
                 )
+            except Exception as err:  # any other failure of one video: recorded, run goes on
+                if is_job_failure(err):
+                    raise
+                reason = f"{type(err).__name__}: {err}"
+                errors.append(RunError(qid=sample.video_id, video_id=sample.video_id, reason=reason))
             else:
                 row = {
                     "video_id": sample.video_id,

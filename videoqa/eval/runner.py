@@ -312,7 +312,11 @@ def run_predictions(
         UsageError: the benchmark holds no questions, or ``out`` holds another model's
             predictions or predictions made with other settings.
     """
+    from videoqa.batch import default_file_timeout, is_job_failure
+    from videoqa.video.reader import time_limit
+
     start = time.perf_counter()
+    timeout = default_file_timeout()  # reading per question: $VIDEOQA_FILE_TIMEOUT
     if not all(isinstance(s, QASample) for s in benchmark.samples):
         raise UsageError(f"{benchmark.name}: a model run answers questions; this is not a QA set")
     resume = read_done(out, model)
@@ -342,7 +346,8 @@ def run_predictions(
                 reason = bad_videos.get(video_id)
                 if reason is None:
                     try:
-                        record = _answer(answerer, sample, benchmark)
+                        with time_limit(timeout):
+                            record = _answer(answerer, sample, benchmark)
                         fh.write(record.model_dump_json() + "\n")
                         fh.flush()
                         written += 1
@@ -350,6 +355,10 @@ def run_predictions(
                         reason = bad_videos[video_id] = str(err)
                     except UsageError as err:
                         reason = str(err)
+                    except Exception as err:  # any other failure of one question: recorded
+                        if is_job_failure(err):
+                            raise
+                        reason = f"{type(err).__name__}: {err}"
                 if reason is not None:
                     errors.append(RunError(qid=sample.qid, video_id=video_id, reason=reason))
                 if on_step is not None:

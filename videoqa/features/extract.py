@@ -4,10 +4,14 @@ frame encoder, and write the features to a :class:`~videoqa.features.store.Featu
 Pipeline (one process): a small thread pool decodes the next videos (only the sampled
 frames, :meth:`VideoReader.read_at`) and preprocesses them (:meth:`FrameEncoder.prepare`)
 while the main thread runs the encoder on batches of frames gathered across videos
-(``torch.inference_mode``) and appends each video to the store. Corrupt, missing and
-unreadable videos are reported (the :class:`ExtractReport` and ``DIR/errors.jsonl``) and
-skipped. Several processes (``accelerate launch``) split the videos: process ``r`` of
-``n`` takes the sorted videos ``r::n`` and writes its own shards.
+(``torch.inference_mode``) and appends each video to the store. Any failure of one video
+(missing, corrupt, too slow to read under the per-file limit, or an error of the encoder
+on it) is reported (the :class:`ExtractReport` and ``DIR/errors.jsonl``, one line per
+video, see :mod:`videoqa.batch`) and the run goes on; only a failure of the job itself
+(model unavailable, disk full, bad arguments) stops it. A rerun skips the videos in the
+store and those that failed with a video error on the same unchanged file (unless asked
+to retry them). Several processes (``accelerate launch``) split the videos: process ``r``
+of ``n`` takes the sorted videos ``r::n`` and writes its own shards.
 
 Frozen image encoder + cached features is the standard setting of the VideoQA models
 this toolkit trains (e.g. SpARC, Chen et al., §4.1 "Implementation details": CLIP
@@ -16,7 +20,6 @@ frame features extracted once; HGA and VGT on pre-extracted appearance features)
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -31,10 +34,19 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, Field
 
+from videoqa.batch import (
+    ERRORS_FILE,
+    ErrorLog,
+    ItemFailure,
+    failure_of,
+    is_job_failure,
+    resolve_timeout,
+    run_item,
+)
 from videoqa.encoders.base import ImageTextEncoder
 from videoqa.encoders.cnn import CNNFrameEncoder
 from videoqa.errors import UsageError, VideoError
-from videoqa.features.store import FeatureWriter, StoreMeta, VideoFeatures, append_error
+from videoqa.features.store import FeatureWriter, StoreMeta, VideoFeatures
 from videoqa.video.reader import VideoReader
 from videoqa.video.samplers import VideoTiming, sample_times
 from videoqa.video.types import FrameBatch
@@ -225,11 +237,8 @@ class VideoJob:
     path: Path | None
 
 
-class VideoFailure(BaseModel):
-    """A video that was not extracted, and why."""
-
-    video_id: str
-    reason: str
+VideoFailure = ItemFailure
+"""A video that was not extracted, and why (``video_id``, ``reason``, ``error`` type)."""
 
 
 class ExtractReport(BaseModel):
@@ -240,8 +249,11 @@ class ExtractReport(BaseModel):
         rank, world_size: this process among ``world_size``.
         assigned: videos given to this process (``r::n`` of all).
         skipped: of those, already in the store (resume).
+        known_bad: of those, not tried again: they failed with a video error on the same
+            unchanged file in an earlier run (their lines stay in ``out/errors.jsonl``).
         extracted: videos encoded and written by this run.
-        failed: videos reported and skipped (also in ``out/errors.jsonl``).
+        failed: videos that failed in this run and were skipped (also in
+            ``out/errors.jsonl``).
         frames: frames encoded.
         seconds: wall time of the run.
         shards: shard files finished by this run (names).
@@ -252,6 +264,7 @@ class ExtractReport(BaseModel):
     world_size: int = 1
     assigned: int = 0
     skipped: int = 0
+    known_bad: int = 0
     extracted: int = 0
     failed: list[VideoFailure] = Field(default_factory=list)
     frames: int = 0
@@ -262,6 +275,11 @@ class ExtractReport(BaseModel):
     def frames_per_second(self) -> float:
         """Encoded frames per wall-clock second."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def nothing_to_do(self) -> bool:
+        """Every assigned video was already in the store or known bad."""
+        return self.skipped + self.known_bad == self.assigned
 
 
 def sampler_label(name: str, options: Mapping[str, Any] | None = None) -> str:
@@ -373,13 +391,21 @@ class _Decoded:
 
 
 def _decode_one(
-    job: VideoJob, encoder: FrameEncoder, sampler: str, frames: int, options: Mapping[str, Any]
-) -> _Decoded | VideoFailure:
-    try:
+    job: VideoJob,
+    encoder: FrameEncoder,
+    sampler: str,
+    frames: int,
+    options: Mapping[str, Any],
+    timeout: float | None = None,
+) -> _Decoded | ItemFailure:
+    """Decode and prepare one video (in a decoding thread); any failure of the video is
+    returned as an :class:`ItemFailure` (:func:`videoqa.batch.run_item`)."""
+
+    def work() -> _Decoded:
         batch = decode_video(job, sampler, frames, options, encoder.input_size)
-    except (VideoError, UsageError) as err:
-        return VideoFailure(video_id=job.video_id, reason=f"{type(err).__name__}: {err}")
-    return _Decoded(job, batch, encoder.prepare(batch.frames))
+        return _Decoded(job, batch, encoder.prepare(batch.frames))
+
+    return run_item(job.video_id, work, path=job.path, timeout=timeout)
 
 
 def _prefetched(
@@ -402,51 +428,83 @@ def _prefetched(
             yield result
 
 
-def _encode_into(writer: FeatureWriter, encoder: FrameEncoder, items: list[_Decoded]) -> int:
-    """Encode the frames of ``items`` in one forward pass and write each video."""
-    prepared = torch.cat([item.prepared for item in items]) if len(items) > 1 else items[0].prepared
-    frames, patches = encoder.forward(prepared)
-    start = 0
+def _encode_into(
+    writer: FeatureWriter,
+    encoder: FrameEncoder,
+    items: list[_Decoded],
+    on_failure: Callable[[ItemFailure], None],
+) -> int:
+    """Encode the frames of ``items`` in one forward pass and write each video; returns
+    the frames written.
+
+    When the forward pass fails, each video is encoded alone, so that only the video that
+    makes the encoder fail is reported (``on_failure``); a video that cannot be written
+    (e.g. features of an unexpected shape) is reported too. Job failures propagate.
+    """
+    try:
+        prepared = (
+            torch.cat([item.prepared for item in items]) if len(items) > 1 else items[0].prepared
+        )
+        frames, patches = encoder.forward(prepared)
+    except Exception as exc:
+        if is_job_failure(exc):
+            raise
+        if len(items) > 1:
+            return sum(_encode_into(writer, encoder, [item], on_failure) for item in items)
+        on_failure(failure_of(items[0].job.video_id, exc, items[0].job.path))
+        return 0
+    start = written = 0
     for item in items:
         stop = start + len(item.batch)
-        writer.add(
-            VideoFeatures(
-                video_id=item.job.video_id,
-                frames=frames[start:stop],
-                times=item.batch.times,
-                frame_indices=item.batch.indices,
-                patches=None if patches is None else patches[start:stop],
+        try:
+            writer.add(
+                VideoFeatures(
+                    video_id=item.job.video_id,
+                    frames=frames[start:stop],
+                    times=item.batch.times,
+                    frame_indices=item.batch.indices,
+                    patches=None if patches is None else patches[start:stop],
+                )
             )
-        )
+            written += stop - start
+        except Exception as exc:
+            if is_job_failure(exc):
+                raise
+            on_failure(failure_of(item.job.video_id, exc, item.job.path))
         start = stop
-    return start
+    return written
 
 
 def _encode_stream(
-    stream: Iterable[_Decoded | VideoFailure],
+    stream: Iterable[_Decoded | ItemFailure],
     writer: FeatureWriter,
     encoder: FrameEncoder,
     report: ExtractReport,
+    log: ErrorLog,
     batch_frames: int,
     progress: Callable[[int, int], None] | None,
     todo: int,
 ) -> None:
     """Batch decoded videos into forward passes of >= ``batch_frames`` frames; record
-    failures in ``report`` and ``errors.jsonl``."""
+    failures in ``report`` and the error log."""
+
+    def failed(failure: ItemFailure) -> None:
+        report.failed.append(failure)
+        log.record(failure)
+
     buffer: list[_Decoded] = []
     for done, item in enumerate(stream, start=1):
-        if isinstance(item, VideoFailure):
-            report.failed.append(item)
-            append_error(writer.root, item.video_id, item.reason)
+        if isinstance(item, ItemFailure):
+            failed(item)
         else:
             buffer.append(item)
             if sum(len(b.batch) for b in buffer) >= batch_frames:
-                report.frames += _encode_into(writer, encoder, buffer)
+                report.frames += _encode_into(writer, encoder, buffer, failed)
                 buffer = []
         if progress is not None:
             progress(done, todo)
     if buffer:
-        report.frames += _encode_into(writer, encoder, buffer)
+        report.frames += _encode_into(writer, encoder, buffer, failed)
 
 
 def extract_features(
@@ -465,6 +523,8 @@ def extract_features(
     world_size: int | None = None,
     extra: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    file_timeout: float | None = None,
+    retry_errors: bool = False,
 ) -> ExtractReport:
     """Extract the features of ``jobs`` into the store ``out_dir`` (resumable).
 
@@ -481,18 +541,29 @@ def extract_features(
         rank, world_size: this process's share; ``None``: from ``accelerate``.
         extra: details recorded in ``StoreMeta.extra``.
         progress: called ``progress(done, todo)`` after each video of this process.
+        file_timeout: wall-clock limit in seconds of reading one video (0: none;
+            ``None``: ``$VIDEOQA_FILE_TIMEOUT``, else 600 s); a video over it fails with
+            VideoTimeoutError and the run goes on.
+        retry_errors: also try the videos that failed on their unchanged file before.
 
     Returns:
-        :class:`ExtractReport`; failures are also appended to ``out_dir/errors.jsonl``.
+        :class:`ExtractReport`; failures are also in ``out_dir/errors.jsonl`` (one line
+        per failed video: a retried video's line is replaced, and removed once it
+        succeeds).
 
     Raises:
         StoreMismatchError: the store holds features of another encoder/sampler/frames.
-        UsageError: bad rank/world size, ``batch_frames``/``workers`` < 1.
+        UsageError: bad rank/world size, ``batch_frames``/``workers`` < 1, bad sampler
+            options or time limit.
+        ModelUnavailableError, OSError (disk full): a failure of the job itself.
     """
     if batch_frames < 1 or workers < 1:
         raise UsageError("batch_frames and workers must be >= 1")
     rank, world_size = resolve_rank(rank, world_size)
     options = dict(sampler_options or {})
+    timeout = resolve_timeout(file_timeout)
+    # bad sampler arguments are the job's failure, not every video's
+    sample_times(sampler, VideoTiming(duration=10.0, fps=25.0, num_frames=250), frames, **options)
     meta = StoreMeta(
         encoder=encoder.name,
         sampler=sampler_label(sampler, options),
@@ -509,14 +580,30 @@ def extract_features(
     with FeatureWriter(
         out_dir, meta, shard_size=shard_size, rank=rank, world_size=world_size
     ) as writer:
-        todo = [job for job in mine if job.video_id not in writer.done_ids]
-        report.skipped = len(mine) - len(todo)
+        log = ErrorLog(writer.root / ERRORS_FILE)
+        pending = [job for job in mine if job.video_id not in writer.done_ids]
+        report.skipped = len(mine) - len(pending)
+        todo, known = (pending, []) if retry_errors else log.partition(
+            pending, lambda job: (job.video_id, job.path)
+        )  # fmt: skip
+        report.known_bad = len(known)
         work = partial(
-            _decode_one, encoder=encoder, sampler=sampler, frames=frames, options=options
+            _decode_one,
+            encoder=encoder,
+            sampler=sampler,
+            frames=frames,
+            options=options,
+            timeout=timeout,
         )
         stream = _prefetched(todo, work, workers, ahead=2 * workers + 2)
-        _encode_stream(stream, writer, encoder, report, batch_frames, progress, len(todo))
-        writer.flush()
+        try:
+            _encode_stream(
+                stream, writer, encoder, report, log, batch_frames, progress, len(todo)
+            )
+        finally:
+            writer.flush()
+            done = {job.video_id for job in mine} & (writer.done_ids | set(writer.written))
+            log.compact(resolved=done)
         report.extracted = len(writer.written)
         report.shards = [p.name for p in writer.shards_written]
     report.seconds = time.perf_counter() - start
@@ -524,9 +611,6 @@ def extract_features(
 
 
 def read_errors(out_dir: Path) -> list[VideoFailure]:
-    """The failures recorded in ``out_dir/errors.jsonl`` (all runs, all ranks)."""
-    path = Path(out_dir) / "errors.jsonl"
-    if not path.is_file():
-        return []
-    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
-    return [VideoFailure.model_validate(row) for row in rows]
+    """The failures recorded in ``out_dir/errors.jsonl`` (all runs, all ranks): one per
+    failed video, its latest."""
+    return list(ErrorLog(Path(out_dir) / ERRORS_FILE).entries().values())

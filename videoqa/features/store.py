@@ -6,7 +6,8 @@ Layout of a store folder ``DIR``::
     DIR/shards/r0000-000000.h5    finished shards of rank 0 (one HDF5 group per video)
     DIR/shards/r0001-000000.h5    ... of rank 1 (multi-process extraction)
     DIR/shards/r0000-000001.h5.tmp  the shard being written (never read)
-    DIR/errors.jsonl              videos that could not be extracted (written by the job)
+    DIR/errors.jsonl              videos that could not be extracted: one line per video
+                                  (written by the job, see videoqa.batch)
 
 Each video is a group named by its percent-encoded id holding ``frames`` ``(T, D)``
 float32, ``times`` ``(T,)`` float64 seconds, ``frame_indices`` ``(T,)`` int64 and,
@@ -26,7 +27,6 @@ instead of one row per video so that clips of different lengths fit.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -488,9 +488,11 @@ class FeatureWriter:
         self.flush()
 
 
-def append_error(root: Path, video_id: str, reason: str) -> None:
-    """Append ``{"video_id", "reason"}`` as one line to ``root/errors.jsonl`` (one
-    ``write`` call in append mode, so lines of concurrent processes do not mix)."""
-    line = json.dumps({"video_id": video_id, "reason": reason}) + "\n"
-    with open(Path(root) / ERRORS_FILE, "a", encoding="utf-8") as handle:
-        handle.write(line)
+def append_error(root: Path, video_id: str, reason: str, error: str = "") -> None:
+    """Record a failed video in ``root/errors.jsonl`` (:class:`videoqa.batch.ErrorLog`:
+    appended under a lock; :meth:`~videoqa.batch.ErrorLog.compact` keeps one line per
+    video)."""
+    from videoqa.batch import ErrorLog, ItemFailure
+
+    failure = ItemFailure(video_id=video_id, reason=reason, error=error or reason.split(":")[0])
+    ErrorLog(Path(root) / ERRORS_FILE).record(failure)

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from videoqa.batch import ERRORS_FILE as BATCH_ERRORS
+from videoqa.batch import ErrorLog, ItemFailure, resolve_timeout, run_item
 from videoqa.errors import UsageError, VideoError
 from videoqa.features.extract import VideoJob
 from videoqa.features.store import (
@@ -483,13 +485,17 @@ def extract_scene_graphs(
     *,
     batch_size: int = 64,
     on_video: Callable[[int, int], None] | None = None,
+    file_timeout: float | None = None,
 ) -> ExtractReport:
     """Predict the scene graphs of the frames of every video of a feature store.
 
     For each video, exactly the frames of ``like`` (its ``frame_indices``) are decoded
     (PyAV, frame-exact) and run through the predictor (SGDet) in batches; ``times`` and
-    ``frame_indices`` are copied from ``like``. Videos already in ``out`` are skipped;
-    missing/corrupt videos, and videos absent from ``like``, go to ``errors.jsonl``.
+    ``frame_indices`` are copied from ``like``. Videos already in ``out`` are skipped.
+    Any failure of one video (missing, corrupt, slower to read than ``file_timeout``,
+    absent from ``like``, an error of the predictor on it) goes to ``errors.jsonl`` (one
+    line per video: a retried video's line is replaced, and removed once it succeeds) and
+    the run goes on (:mod:`videoqa.batch`).
 
     Args:
         videos: a synthetic benchmark folder (``videos/<id>.mp4`` for every id of
@@ -499,6 +505,8 @@ def extract_scene_graphs(
         out: the scene-graph store folder (created or resumed).
         batch_size: frames per forward pass.
         on_video: progress callback ``(done, total)``.
+        file_timeout: wall-clock limit in seconds of reading one video (0: none;
+            ``None``: ``$VIDEOQA_FILE_TIMEOUT``, else 600 s).
 
     Raises:
         ModelUnavailableError: bad predictor directory. FeatureStoreError: bad ``like``.
@@ -507,20 +515,25 @@ def extract_scene_graphs(
     import time
 
     start = time.perf_counter()
+    timeout = resolve_timeout(file_timeout)
     predictor = SceneGraphPredictor.from_pretrained(predictor_dir)
     counts = {"written": 0, "skipped": 0, "failed": 0}
     with FeatureStore(like) as store:
         jobs = _jobs(videos, store.ids())
         writer = SceneGraphWriter(out, _store_meta(predictor, Path(predictor_dir), store))
-        for n, job in enumerate(jobs):
-            if job.video_id in writer.done_ids:
-                counts["skipped"] += 1
-            elif _extract_one(predictor, store, writer, job, batch_size):
-                counts["written"] += 1
-            else:
-                counts["failed"] += 1
-            if on_video is not None:
-                on_video(n + 1, len(jobs))
+        log = ErrorLog(writer.root / BATCH_ERRORS)
+        try:
+            for n, job in enumerate(jobs):
+                if job.video_id in writer.done_ids:
+                    counts["skipped"] += 1
+                elif _extract_one(predictor, store, writer, job, batch_size, log, timeout):
+                    counts["written"] += 1
+                else:
+                    counts["failed"] += 1
+                if on_video is not None:
+                    on_video(n + 1, len(jobs))
+        finally:
+            log.compact(resolved=set(writer.done_ids) | set(writer.written))
     return ExtractReport(**counts, seconds=time.perf_counter() - start)
 
 
@@ -530,25 +543,28 @@ def _extract_one(
     writer: SceneGraphWriter,
     job: VideoJob,
     batch_size: int,
+    log: ErrorLog,
+    timeout: float | None,
 ) -> bool:
-    """Extract one video into ``writer``; False (and an errors.jsonl line) on failure."""
-    if job.video_id not in store:
-        writer.add_error(job.video_id, f"not in the feature store {store.root}")
-        return False
-    if job.path is None:
-        writer.add_error(job.video_id, "no video file")
-        return False
-    features = store.get(job.video_id)
-    try:
+    """Extract one video into ``writer``; False (and an errors.jsonl line) on any failure
+    of the video (:func:`videoqa.batch.run_item`)."""
+    def work() -> None:
+        if job.video_id not in store:
+            raise UsageError(f"{job.video_id} is not in the feature store {store.root}")
+        if job.path is None:
+            raise VideoError(f"{job.video_id}: no video file", None)
+        features = store.get(job.video_id)
         with VideoReader(job.path) as reader:
             batch = reader.read_indices(features.frame_indices)
-    except (VideoError, UsageError) as err:
-        writer.add_error(job.video_id, f"{type(err).__name__}: {err}")
+        frames = torch.from_numpy(batch.frames).permute(0, 3, 1, 2).float().div_(255)
+        result = scene_graphs_for_frames(
+            predictor, frames, features.times, frame_indices=features.frame_indices,
+            video_id=job.video_id, batch_size=batch_size,
+        )  # fmt: skip
+        writer.add(result)
+
+    outcome = run_item(job.video_id, work, path=job.path, timeout=timeout)
+    if isinstance(outcome, ItemFailure):
+        log.record(outcome)
         return False
-    frames = torch.from_numpy(batch.frames).permute(0, 3, 1, 2).float().div_(255)
-    result = scene_graphs_for_frames(
-        predictor, frames, features.times, frame_indices=features.frame_indices,
-        video_id=job.video_id, batch_size=batch_size,
-    )  # fmt: skip
-    writer.add(result)
     return True
