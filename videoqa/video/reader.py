@@ -655,7 +655,9 @@ class VideoReader:
         Returns:
             ``(N,)`` float64 seconds, display order, first frame at 0.0. Computed once by
             a demux-only pass (no decoding) and cached; afterwards :attr:`info` holds the
-            exact ``num_frames`` and ``duration``.
+            exact ``num_frames`` and ``duration``, and ``fps`` becomes
+            ``num_frames / duration`` when the header's rate differs from it by more than
+            1 % (a header that lies).
 
         Raises:
             CorruptVideoError: demuxing fails, the file is truncated (its last packet is
@@ -732,11 +734,15 @@ class VideoReader:
                 f"(the reader's limit is {MAX_DURATION:.4g} s)",
                 self._path,
             )
-        return {
+        exact = {
             "num_frames": len(index.pts),
             "duration": duration,
             "start_time": float(int(index.pts[0]) * tb),
         }
+        rate = len(index.pts) / duration if duration > 0 else 0.0
+        if rate > 0 and abs(rate - self._info.fps) > 0.01 * self._info.fps:
+            exact["fps"] = rate  # the header's rate contradicts the frames: trust the frames
+        return exact
 
     def _demux_index(self) -> _Index:
         """One pass over the packets of the video stream, no decoding."""
