@@ -81,7 +81,7 @@ def test_cli_writes_the_store(small_dir, tmp_path):
     from videoqa.cli.main import app
 
     out = tmp_path / "cli_store"
-    args = ["synth-features", "--benchmark", str(small_dir), "--out", str(out), "--frames", "4"]
+    args = ["extract", "oracle", "--annotations", str(small_dir), "--out", str(out), "--frames", "4"]
     result = CliRunner().invoke(app, [*args, "--split", "train"])
     assert result.exit_code == 0, result.output
     assert FeatureStore(out).meta.frames == 4

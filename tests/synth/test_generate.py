@@ -105,14 +105,14 @@ def test_cli_synth(tmp_path):
     from videoqa.cli.main import app
 
     out = tmp_path / "cli"
-    args = ["synth", "--out", str(out), "--videos", "4", "--seed", "2", "--frames", "24",
+    args = ["data", "synth", "--out", str(out), "--videos", "4", "--seed", "2", "--frames", "24",
             "--size", "48", "--fps", "8", "--workers", "1", "--no-videos", "--json"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert sum(s["videos"] for s in report["splits"].values()) == 4
     assert (out / "meta.json").is_file() and len(list((out / "scene_graphs").glob("*.json"))) == 4
-    bad = CliRunner().invoke(app, ["synth", "--out", str(out), "--size", "101"])
+    bad = CliRunner().invoke(app, ["data", "synth", "--out", str(out), "--size", "101"])
     assert bad.exit_code == 2
     assert "even" in bad.output
 

@@ -15,6 +15,36 @@ from videoqa.errors import VideoQAError
 
 stderr = Console(stderr=True)
 
+#: The command groups of ``videoqa`` and their help (one line each in ``videoqa --help``).
+GROUPS: dict[str, str] = {
+    "extract": "Precompute per-video data into resumable stores: frame features, scene "
+    "graphs, teacher probabilities, oracle features.",
+    "data": "Benchmarks and videos: generate the synthetic benchmark, probe a video, list "
+    "the real sample videos.",
+    "quality": "Video quality (VQA²): rate a video, re-fit the MOS calibration, export "
+    "instruction data.",
+    "models": "What --model can name: architectures, presets, trained checkpoints; build a "
+    "from-scratch LLM for SGVLM.",
+    "config": "Show a shipped training config or validate one against its recipe.",
+}
+
+
+def group(app: typer.Typer, name: str, **options: object) -> typer.Typer:
+    """The sub-command group ``name`` of ``app`` (created on first use with its help from
+    :data:`GROUPS`), so that each command module registers its commands where they
+    belong: ``group(app, "extract").command("features")(extract_command)``.
+
+    Raises:
+        KeyError: ``name`` is not one of :data:`GROUPS`.
+    """
+    groups = app.__dict__.setdefault("_videoqa_groups", {})
+    if name not in groups:
+        sub = typer.Typer(help=GROUPS[name], no_args_is_help=not options, **options)
+        app.add_typer(sub, name=name)
+        groups[name] = sub
+    return groups[name]
+
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BAD_VIDEO = 3

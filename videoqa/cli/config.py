@@ -7,15 +7,9 @@ import sys
 import typer
 from rich.console import Console
 
-from videoqa.cli._common import stderr, user_errors
-
-config_app = typer.Typer(
-    help="Show a shipped training config or validate a config file against its recipe.",
-    no_args_is_help=True,
-)
+from videoqa.cli._common import group, stderr, user_errors
 
 
-@config_app.command("show")
 def show_command(
     name: str = typer.Argument(..., help="A shipped config name (sparc_vgt) or a YAML path."),
     overrides: list[str] = typer.Option([], "--set", help="key.path=value (repeatable)."),
@@ -37,7 +31,6 @@ def show_command(
     sys.stdout.write(recipe.config.to_yaml())
 
 
-@config_app.command("validate")
 def validate_command(
     path: str = typer.Argument(..., help="A YAML config file (or a shipped config name)."),
     recipe: str | None = typer.Option(None, "--recipe", "-r", help="Recipe to check it for."),
@@ -60,5 +53,7 @@ def validate_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command group to the ``videoqa`` app."""
-    app.add_typer(config_app, name="config")
+    """Add ``config show`` and ``config validate`` to the ``videoqa`` app."""
+    config = group(app, "config")
+    config.command("show")(show_command)
+    config.command("validate")(validate_command)

@@ -1,7 +1,16 @@
-"""The ``videoqa`` command line: a typer app whose commands live in one module each.
+"""The ``videoqa`` command line: a few verbs, each a command or a group of commands.
 
-A command module defines ``register(app: typer.Typer) -> None``. Add new modules to
-:data:`COMMAND_MODULES`.
+    videoqa ask | eval | train                                   commands
+    videoqa extract features | teacher | scene-graphs | oracle   precomputed stores
+    videoqa data synth | probe | samples                         benchmarks and videos
+    videoqa quality assess | fit-mos | export                    VQA²
+    videoqa models [new-llm]                                     what --model can name
+    videoqa config show | validate                               training configs
+
+A command module defines ``register(app: typer.Typer) -> None`` and puts its commands at
+the top level or into a group (:func:`videoqa.cli._common.group`); the modules are listed
+in :data:`COMMAND_MODULES`. Models, training stages and datasets never need a new
+command: they arrive as ``--model`` specs, recipes and registered datasets.
 """
 
 from __future__ import annotations
@@ -11,17 +20,17 @@ import importlib
 import typer
 
 COMMAND_MODULES: list[str] = [
-    "videoqa.cli.probe",
     "videoqa.cli.ask",
-    "videoqa.cli.quality",
-    "videoqa.cli.synth",
     "videoqa.cli.eval",
+    "videoqa.cli.train",
     "videoqa.cli.extract",
     "videoqa.cli.teach",
-    "videoqa.cli.train",
     "videoqa.cli.scene_graph",
-    "videoqa.cli.sgvlm",
+    "videoqa.cli.synth",
+    "videoqa.cli.probe",
+    "videoqa.cli.quality",
     "videoqa.cli.models",
+    "videoqa.cli.sgvlm",
     "videoqa.cli.config",
 ]
 

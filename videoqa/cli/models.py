@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import user_errors
+from videoqa.cli._common import group, user_errors
 
 
 def models_command(
+    ctx: typer.Context,
     scan: Path = typer.Option(
         Path("runs"), "--scan", help="Folder searched for trained checkpoints (checkpoints/best)."
     ),
@@ -29,6 +30,8 @@ def models_command(
 
       videoqa models --scan experiments/runs --json
     """
+    if ctx.invoked_subcommand is not None:
+        return
     with user_errors():
         listing = collect(scan)
     if as_json:
@@ -92,5 +95,8 @@ def collect(scan: Path) -> dict:
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the ``videoqa`` app."""
-    app.command("models")(models_command)
+    """``videoqa models`` lists (the group's own callback, run when no sub-command such
+    as ``new-llm`` is given)."""
+    group(app, "models", invoke_without_command=True).callback(invoke_without_command=True)(
+        models_command
+    )

@@ -1,5 +1,5 @@
-"""``videoqa quality``, ``videoqa quality-fit-mos`` and ``videoqa quality-export`` (the
-quality model trains with ``videoqa train --recipe quality``)."""
+"""``videoqa quality assess | fit-mos | export`` (the quality model trains with
+``videoqa train --recipe quality``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import print_json, user_errors
+from videoqa.cli._common import group, print_json, user_errors
 from videoqa.errors import DataFormatError
 
 
@@ -147,6 +147,7 @@ def quality_export_command(
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the ``videoqa`` app."""
-    app.command("quality")(quality_command)
-    app.command("quality-fit-mos")(quality_fit_mos_command)
-    app.command("quality-export")(quality_export_command)
+    quality = group(app, "quality")
+    quality.command("assess")(quality_command)
+    quality.command("fit-mos")(quality_fit_mos_command)
+    quality.command("export")(quality_export_command)

@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from videoqa.cli._common import print_json, stderr, user_errors
+from videoqa.cli._common import group, print_json, stderr, user_errors
 
 
 def sg_extract_command(
     synthetic: Path = typer.Option(
-        ..., "--synthetic", help="`videoqa synth` folder (with videos)."
+        ..., "--annotations", help="`videoqa data synth` folder (with videos)."
     ),
     predictor: Path = typer.Option(
         ..., "--predictor", help="Predictor folder (an sg-predictor run's checkpoints/best)."
@@ -50,4 +50,4 @@ def sg_extract_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``sg-extract`` to the ``videoqa`` app."""
-    app.command("sg-extract")(sg_extract_command)
+    group(app, "extract").command("scene-graphs")(sg_extract_command)

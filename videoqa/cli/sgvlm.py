@@ -1,4 +1,4 @@
-"""``videoqa sgvlm-llm``: a from-scratch LLM for a benchmark's vocabulary (SGVLM's
+"""``videoqa models new-llm``: a from-scratch LLM for a benchmark's vocabulary (SGVLM's
 training stages run as recipes: ``videoqa train --recipe localizer | sgvlm``)."""
 
 from __future__ import annotations
@@ -7,11 +7,13 @@ from pathlib import Path
 
 import typer
 
-from videoqa.cli._common import stderr, user_errors
+from videoqa.cli._common import group, stderr, user_errors
 
 
 def llm_command(
-    benchmark: Path = typer.Option(..., "--benchmark", help="Benchmark folder (annotations)."),
+    benchmark: Path = typer.Option(
+        ..., "--annotations", help="Annotation file or benchmark folder."
+    ),
     out: Path = typer.Option(..., "--out", help="Folder for the LLM and its tokenizer."),
     dataset: str = typer.Option("synthetic", "--dataset", help="Registered dataset name."),
     splits: list[str] = typer.Option(
@@ -41,5 +43,5 @@ def llm_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command to the ``videoqa`` app."""
-    app.command("sgvlm-llm")(llm_command)
+    """Add ``models new-llm`` to the ``videoqa`` app."""
+    group(app, "models", invoke_without_command=True).command("new-llm")(llm_command)

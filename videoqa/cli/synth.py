@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import print_json, stderr, user_errors
+from videoqa.cli._common import group, print_json, stderr, user_errors
 
 EXIT_USAGE = 2
 
@@ -58,7 +58,7 @@ def synth_command(
 
 
 def synth_features_command(
-    benchmark: Path = typer.Option(..., "--benchmark", help="A videoqa synth folder."),
+    benchmark: Path = typer.Option(..., "--annotations", help="A `videoqa data synth` folder."),
     out: Path = typer.Option(..., "--out", help="Feature store folder (created; resumable)."),
     frames: int = typer.Option(16, "--frames", help="Frames per video."),
     sampler: str = typer.Option("uniform", "--sampler", help="Frame sampler."),
@@ -80,5 +80,5 @@ def synth_features_command(
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the ``videoqa`` app."""
-    app.command("synth")(synth_command)
-    app.command("synth-features")(synth_features_command)
+    group(app, "data").command("synth")(synth_command)
+    group(app, "extract").command("oracle")(synth_features_command)

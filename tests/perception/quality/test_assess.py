@@ -82,7 +82,7 @@ def test_cli_quality_json_and_plot(carphone_distorted, tmp_path):
 
     png = tmp_path / "timeline.png"
     result = CliRunner().invoke(
-        app, ["quality", str(carphone_distorted), "--json", "--plot", str(png)]
+        app, ["quality", "assess", str(carphone_distorted), "--json", "--plot", str(png)]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -95,12 +95,12 @@ def test_cli_quality_table_and_errors(carphone_pristine, tmp_path):
     from videoqa.cli.main import app
 
     runner = CliRunner()
-    ok = runner.invoke(app, ["quality", str(carphone_pristine)])
+    ok = runner.invoke(app, ["quality", "assess", str(carphone_pristine)])
     assert ok.exit_code == 0 and "per second" in ok.output
-    missing = runner.invoke(app, ["quality", str(tmp_path / "none.mp4")])
+    missing = runner.invoke(app, ["quality", "assess", str(tmp_path / "none.mp4")])
     assert missing.exit_code == 3
     bad_model = runner.invoke(
-        app, ["quality", str(carphone_pristine), "--model", str(tmp_path / "m.st")]
+        app, ["quality", "assess", str(carphone_pristine), "--model", str(tmp_path / "m.st")]
     )
     assert bad_model.exit_code == 4
 
@@ -118,7 +118,7 @@ def test_cli_mos_refit(
         f"{carphone_pristine.name},75\n"
     )
     out = tmp_path / "fitted"
-    args = ["quality-fit-mos", "--mos-csv", str(table), "--out", str(out)]
+    args = ["quality", "fit-mos", "--mos-csv", str(table), "--out", str(out)]
     result = CliRunner().invoke(
         app, [*args, "--video-root", str(carphone_pristine.parent), "--mos-range", "0", "100"]
     )
@@ -130,5 +130,5 @@ def test_cli_mos_refit(
     assert pristine.scores[:, 0].mean() > distorted.scores[:, 0].mean()
     bad = tmp_path / "bad.csv"
     bad.write_text("file,score\na.mp4,3\n")
-    result = CliRunner().invoke(app, ["quality-fit-mos", "--mos-csv", str(bad), "--out", str(out)])
+    result = CliRunner().invoke(app, ["quality", "fit-mos", "--mos-csv", str(bad), "--out", str(out)])
     assert result.exit_code == 2

@@ -85,7 +85,7 @@ def test_cli_export(work, tmp_path):
 
     out = tmp_path / "cli.json"
     result = CliRunner().invoke(
-        app, ["quality-export", "--work", str(work), "--out", str(out), "--interleave"]
+        app, ["quality", "export", "--work", str(work), "--out", str(out), "--interleave"]
     )
     assert result.exit_code == 0, result.output
     assert len(json.loads(out.read_text())) == 2

@@ -14,7 +14,7 @@ from videoqa.perception.scene_graph.store import SceneGraphStore
 def test_sg_extract_writes_a_store_and_resumes(
     sg_bench: Path, tiny_predictor_dir: Path, like_store: Path, tmp_path: Path
 ) -> None:
-    args = ["sg-extract", "--synthetic", str(sg_bench), "--predictor", str(tiny_predictor_dir)]
+    args = ["extract", "scene-graphs", "--annotations", str(sg_bench), "--predictor", str(tiny_predictor_dir)]
     args += ["--like", str(like_store), "--out", str(tmp_path / "sg"), "--json"]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
@@ -27,7 +27,7 @@ def test_sg_extract_writes_a_store_and_resumes(
 def test_sg_extract_reports_a_bad_predictor_dir(
     sg_bench: Path, like_store: Path, tmp_path: Path
 ) -> None:
-    args = ["sg-extract", "--synthetic", str(sg_bench), "--predictor", str(tmp_path / "none")]
+    args = ["extract", "scene-graphs", "--annotations", str(sg_bench), "--predictor", str(tmp_path / "none")]
     result = CliRunner().invoke(
         app, [*args, "--like", str(like_store), "--out", str(tmp_path / "sg")]
     )
