@@ -182,8 +182,8 @@ def quality_loss(
     """The loss of a batch (see the module docstring).
 
     Args:
-        net: the model (input dropout when in training mode; randomness from torch's
-            global RNG).
+        net: the model, or its DDP wrapper (input dropout when in training mode;
+            randomness from torch's global RNG).
         z: ``(B, D)`` standardized float32 inputs. classes: ``(B,)`` int64 class
             indices into ``CLASS_NAMES``. scores01: ``(B, S)`` float32 targets in [0, 1].
         weight: ``(C,)`` float32 class weights (:func:`class_weights`).
@@ -199,6 +199,8 @@ def quality_loss(
     loss = ce + weights.score_weight * mse
     l2 = torch.zeros((), device=z.device)
     if weights.l2 > 0:
-        l2 = weights.l2 * sum((m.weight**2).sum() for m in (net.hidden, net.head_c, net.head_s))
+        inner = getattr(net, "module", net)  # a DDP-wrapped net keeps its layers in .module
+        layers = (inner.hidden, inner.head_c, inner.head_s)
+        l2 = weights.l2 * sum((m.weight**2).sum() for m in layers)
         loss = loss + l2
     return {"loss": loss, "ce": ce, "mse": mse, "l2": l2}
