@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from videoqa.perception.quality.assess import DISTORTION_DESCRIPTIONS, quality_label
+from videoqa.perception.quality.dataset import LabeledVideo, read_manifest, score_targets
 from videoqa.perception.quality.distort import DISTORTION_KINDS, DistortionKind
 from videoqa.perception.quality.features import unit_bounds
 from videoqa.perception.quality.model import DIMENSIONS
 from videoqa.perception.quality.motion import nominal_frame_duration
 from videoqa.perception.quality.questions import dimension_of
 from videoqa.perception.quality.tokens import VIDEO_PLACEHOLDER, placeholder_text
-from videoqa.perception.quality.dataset import LabeledVideo, read_manifest, score_targets
 from videoqa.video.reader import VideoReader
 from videoqa.video.samplers import VideoTiming, sample_times
 
