@@ -230,7 +230,7 @@ def test_shipped_config_and_cli(tmp_path) -> None:
     q = cfg.quality
     assert (q.score_weight, q.none_weight, q.l2, q.threads) == (4.0, 2.0, 1e-3, 1)
     assert cfg.data.variants_per_source == 20 and cfg.data.kinds is None
-    # the old training command is gone; its MOS mode is quality-fit-mos
+    # the old training command is gone; its MOS mode is `quality fit-mos`
     old = CliRunner().invoke(app, ["quality-train", "--work", str(tmp_path)])
     assert old.exit_code == 2
     listed = CliRunner().invoke(app, ["train", "--list"])

@@ -108,9 +108,9 @@ def quality_fit_mos_command(
 
     Examples:
 
-      videoqa quality-fit-mos --mos-csv mos.csv --video-root videos --mos-range 0 100 --out fitted/
+      videoqa quality fit-mos --mos-csv mos.csv --video-root videos --mos-range 0 100 --out fitted/
 
-      videoqa quality clip.mp4 --model fitted/
+      videoqa quality assess clip.mp4 --model fitted/
 
     Training the model itself: videoqa train --recipe quality --config quality
     """

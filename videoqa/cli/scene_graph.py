@@ -1,4 +1,4 @@
-"""``videoqa sg-extract``: predicted scene graphs aligned with a feature store (the
+"""``videoqa extract scene-graphs``: predicted scene graphs aligned with a feature store (the
 predictor itself, SGVLM stage 1, trains with ``videoqa train --recipe sg-predictor``)."""
 
 from __future__ import annotations
@@ -49,5 +49,5 @@ def sg_extract_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sg-extract`` to the ``videoqa`` app."""
+    """Add ``extract scene-graphs`` to the ``videoqa`` app."""
     group(app, "extract").command("scene-graphs")(sg_extract_command)

@@ -21,7 +21,7 @@ writes the :class:`~videoqa.perception.quality.evaluation.TrainingReport` into t
 checkpoint (``report`` of ``config.json``, and ``training_report.json``).
 
 ``checkpoints/best`` is a :class:`~videoqa.perception.quality.model.QualityModel`
-checkpoint folder: ``videoqa quality clip.mp4 --model runs/quality/checkpoints/best``.
+checkpoint folder: ``videoqa quality assess clip.mp4 --model runs/quality/checkpoints/best``.
 """
 
 from __future__ import annotations

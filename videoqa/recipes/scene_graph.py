@@ -13,12 +13,12 @@ and the epoch with the best ``val_score`` is kept.
 The predictor's label space (attributes and predicates,
 :class:`~videoqa.perception.scene_graph.config.SceneGraphLabels`) comes from the data:
 ``data.label_space`` (a JSON file) or the benchmark's ``scene_graph_labels.json``
-(``videoqa synth`` writes it), and, for a synthetic benchmark written before that file,
+(``videoqa data synth`` writes it), and, for a synthetic benchmark written before that file,
 the vocabularies of :mod:`videoqa.synth`. It is saved in the checkpoint's ``config.json``
 (``label_space``).
 
 ``checkpoints/best`` is the predictor itself (``config.json`` + ``model.safetensors``),
-what ``videoqa sg-extract --predictor`` and ``SceneGraphPredictor.from_pretrained`` read.
+what ``videoqa extract scene-graphs --predictor`` and ``SceneGraphPredictor.from_pretrained`` read.
 """
 
 from __future__ import annotations
