@@ -299,3 +299,33 @@ def test_time_limit(bframes_video) -> None:
     for bad in (-1, float("nan"), float("inf")):
         with pytest.raises(UsageError), time_limit(bad):
             pass
+
+
+def test_a_decoder_stuck_in_ffmpeg_is_abandoned_at_the_limit(
+    bframes_video, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FFmpeg's frame-threaded HEVC decoder can deadlock on damaged data inside one call;
+    under a time limit the read gives up on it (simulated here by a call that blocks)."""
+    import threading
+
+    release = threading.Event()
+    real = VideoReader._decode
+
+    def stuck(self, packet):  # noqa: ANN001, ANN202
+        release.wait()  # blocks without holding the GIL, as PyAV does in FFmpeg
+        return real(self, packet)
+
+    with VideoReader(bframes_video.path) as reader:
+        reader.frame_times()
+        monkeypatch.setattr(VideoReader, "_decode", stuck)
+        try:
+            with time_limit(0.05), pytest.raises(VideoTimeoutError, match="stuck") as caught:
+                reader.read_at([1.0])
+        finally:
+            release.set()
+        assert str(bframes_video.path) in str(caught.value)
+        with pytest.raises(UsageError, match="closed"):  # the abandoned reader is unusable
+            reader.read_at([1.0])
+    monkeypatch.setattr(VideoReader, "_decode", real)
+    with time_limit(60):  # a new reader of the same file works
+        assert len(read_frames(bframes_video.path, [1.0])) == 1

@@ -82,6 +82,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -201,6 +203,60 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+# Decoders abandoned while stuck in FFmpeg (see _Watchdog): kept alive forever, since
+# freeing them under the thread that is still inside them would crash the process.
+_ABANDONED: list[object] = []
+_STUCK_GRACE = 1.0  # seconds past the deadline before a stuck call is abandoned
+
+
+class _DecoderStuck(Exception):
+    """A decoder call did not return before the deadline."""
+
+
+class _Watchdog:
+    """Runs a reader's calls on a daemon thread, so that the caller can give up on one
+    that never returns (FFmpeg's frame-threaded HEVC decoder deadlocks on some damaged
+    streams, inside one call that the cooperative deadline check cannot interrupt; PyAV
+    releases the GIL while it waits). Used only under :func:`time_limit`."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="videoqa-decode", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, arg, box, done = job
+            try:
+                box.append((True, fn(arg)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box.append((False, exc))
+            done.set()
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the calling thread is the watchdog's own."""
+        return threading.current_thread() is self._thread
+
+    def call(self, fn: Callable[[object], _R], arg: object, timeout: float) -> _R:
+        """``fn(arg)`` on the thread; raises _DecoderStuck after ``timeout`` seconds."""
+        box: list[tuple[bool, object]] = []
+        done = threading.Event()
+        self._jobs.put((fn, arg, box, done))
+        if not done.wait(max(0.0, timeout)):
+            raise _DecoderStuck
+        ok, value = box[0]
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
 def _check_deadline(path: str) -> None:
     """Raise VideoTimeoutError when the deadline of :func:`time_limit` has passed."""
     current = _DEADLINE.get()
@@ -219,6 +275,8 @@ def _typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(method)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
+            if method.__name__ != "__init__" and _DEADLINE.get() is not None:
+                return args[0]._watched(method, *args, **kwargs)  # type: ignore[attr-defined]
             return method(*args, **kwargs)
         except VideoQAError:
             raise
@@ -548,8 +606,38 @@ class VideoReader:
     ) -> None:
         self.close()
 
+    def _watched(self, method: Callable[..., _R], *args: object, **kwargs: object) -> _R:
+        """Run a public method on the watchdog thread (in this context, so with its
+        deadline); when it is still stuck in FFmpeg 1 s after the deadline, abandon the
+        container and decoder (never freed) and raise VideoTimeoutError."""
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None and watchdog.is_current:
+            return method(*args, **kwargs)
+        if watchdog is None:
+            watchdog = self._watchdog = _Watchdog()
+        deadline, limit = _DEADLINE.get() or (time.monotonic(), 0.0)
+        context = contextvars.copy_context()
+        try:
+            return watchdog.call(
+                lambda _: context.run(method, *args, **kwargs), None,
+                deadline + _STUCK_GRACE - time.monotonic(),
+            )  # fmt: skip
+        except _DecoderStuck:
+            _ABANDONED.append((self._container, self._stream, watchdog))
+            self._container = None
+            self._watchdog = None
+            raise VideoTimeoutError(
+                f"reading {self._path} did not return within the limit of {limit:g} s (the "
+                "decoder is stuck on damaged data and was abandoned)",
+                self._path,
+            ) from None
+
     def close(self) -> None:
         """Close the container (idempotent)."""
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None:
+            watchdog.stop()
+            self._watchdog = None
         container = getattr(self, "_container", None)
         if container is not None:
             container.close()
