@@ -20,15 +20,18 @@ def probe_command(
     ),
 ) -> None:
     """Print duration (s), fps, frame count, size, codec, rotation and audio presence."""
-    from videoqa.video.reader import VideoReader, probe
+    from videoqa.batch import default_file_timeout
+    from videoqa.video.reader import VideoReader, probe, time_limit
 
     with user_errors():
-        if exact:
-            with VideoReader(video) as reader:
-                reader.frame_times()
-                info = reader.info
-        else:
-            info = probe(video)
+        # a damaged file can make FFmpeg hang: give up after $VIDEOQA_FILE_TIMEOUT (exit 3)
+        with time_limit(default_file_timeout()):
+            if exact:
+                with VideoReader(video) as reader:
+                    reader.frame_times()
+                    info = reader.info
+            else:
+                info = probe(video)
     if as_json:
         print_json(info)
         return
