@@ -210,3 +210,18 @@ def test_a_damaged_last_checkpoint_falls_back_to_last_old(tmp_path):
     (last / "state.safetensors").write_bytes(b"garbage")
     result = _fit(cfg, data, resume=True)
     assert result.steps == 8
+
+
+def test_sparse_epoch_checkpoints_resume_from_the_last_one_written(tmp_path):
+    """``checkpoint.every_n_epochs: 2``: a run stopped after epoch 3 resumes from the
+    checkpoint of epoch 2, logs epoch 3 again, and ends with the uninterrupted log."""
+    data = _data()
+    sparse = {"every_n_epochs": 2, "every_n_steps": 0}
+    _fit(_config(tmp_path / "full", epochs=4, checkpoint=sparse), data)
+    expected = _strip(read_metrics(tmp_path / "full" / "metrics.jsonl"))
+    cfg = _config(tmp_path / "run", epochs=4, checkpoint=sparse)
+    with pytest.raises(Interrupted):
+        _fit(cfg, data, stop_after_steps=12)  # end of epoch 3: no checkpoint there
+    resumed = _fit(cfg, data, resume=True)
+    assert resumed.steps == 16
+    assert _strip(read_metrics(tmp_path / "run" / "metrics.jsonl")) == expected

@@ -107,6 +107,10 @@ class CheckpointConfig(_Section):
     Attributes:
         every_n_steps: also write the resumable checkpoint every N optimiser steps
             inside an epoch (0 = at epoch ends only).
+        every_n_epochs: write the resumable checkpoint at the end of every N-th epoch
+            and of the last one (1 = every epoch; a larger value suits many cheap epochs,
+            e.g. full-batch training where one epoch is one step). A resumed run restarts
+            from the last one written, logging the epochs after it again.
         monitor: validation metric choosing the best epoch (None = the recipe's own).
         mode: ``max`` (higher is better) or ``min``.
         patience: stop training once this many epochs have passed without a better
@@ -114,6 +118,7 @@ class CheckpointConfig(_Section):
     """
 
     every_n_steps: int = Field(0, ge=0)
+    every_n_epochs: int = Field(1, ge=1)
     monitor: str | None = None
     mode: Literal["max", "min"] = "max"
     patience: int | None = Field(None, ge=1)

@@ -421,7 +421,11 @@ class TrainingLoop:
         state.step_in_epoch = state.seen = 0
         state.counters, state.loss_sums, state.loss_counts = {}, {}, {}
         state.epoch_seconds = 0.0
-        self._save_last(run)
+        every = self.config.checkpoint.every_n_epochs
+        if state.epoch % every == 0 or state.epoch >= self.config.epochs or (
+            self._patience_spent(state)
+        ):
+            self._save_last(run)
         self._maybe_stop(state)
 
     def _better(self, value: float, best: float | None) -> bool:
