@@ -14,8 +14,8 @@ signal) or stops answering for ``--hang-seconds`` is killed; its current mutant 
 ``crash`` or ``hang`` and a new worker goes on with the next one.
 
 Output: counts by outcome (``ok``, ``partial``, ``error``, ``timeout`` with the error
-class and the stage it came from; the bugs ``untyped``, ``invariant``, ``crash``,
-``hang``), the outcomes per seed, and ``OUT/report.json`` with everything plus the bug
+class and the stage it came from; the bugs ``untyped``, ``invariant``, ``pixels``,
+``crash``, ``hang``), the outcomes per seed, and ``OUT/report.json`` with everything plus the bug
 mutants written as files under ``OUT/bugs/`` to reproduce them.
 """
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from videoqa.video import fuzz  # noqa: E402
 
-BUGS = ("untyped", "invariant", "crash", "hang")
+BUGS = ("untyped", "invariant", "pixels", "crash", "hang")
 
 
 def _worker(seeds_dir: Path, campaign: int, start: int, stop: int, all_exact: bool) -> None:

@@ -5,8 +5,8 @@ AVI, MPEG-TS, MPEG-PS and FLV; H.264 with B-frames, HEVC, VP8, VP9, MJPEG, MPEG-
 MPEG-2, FLV1; odd sizes, VFR, rotation, a Latin-1 tag, 1 frame, audio only, 0 bytes) and
 damaged by :mod:`videoqa.video.fuzz` (byte flips, truncation, header zeroing, chunk
 duplication). Every mutant must give a success that keeps the reader's promises or one
-of videoqa's typed errors; ``videoqa probe`` and ``videoqa ask`` on some of them exit 0
-or 3 without a traceback. The long campaign is ``benchmarks/fuzz_reader.py``.
+of videoqa's typed errors, within a wall-clock limit; ``videoqa probe`` and ``videoqa
+ask`` on some of them exit 0 or 3 without a traceback. The long campaign is ``benchmarks/fuzz_reader.py``.
 """
 
 from __future__ import annotations
@@ -46,21 +46,33 @@ def test_seeds_read_as_expected(seeds: dict[str, Path]) -> None:
 
 
 def test_mutants_give_typed_errors_only(seed_bytes: dict[str, bytes]) -> None:
+    """Only typed errors, never a hang; shapes, dtypes and times right on every success;
+    the same pixels on every read path (see below for the documented residual)."""
     counts: collections.Counter[str] = collections.Counter()
-    bugs = []
+    bugs, pixels = [], []
     kinds = collections.Counter()
     for mutant in fuzz.mutants(seed_bytes, MUTANTS, campaign=0):
         exact = fuzz.seed_exact(mutant.seed)
         outcome = fuzz.check_bytes(mutant.data, Path(mutant.seed).suffix, exact=exact)
         counts[outcome.status] += 1
         kinds[(mutant.seed, mutant.kind)] += 1
-        if outcome.is_bug or outcome.status == "timeout":
-            bugs.append((mutant.number, mutant.seed, mutant.kind, outcome))
+        found = (mutant.number, mutant.seed, mutant.kind, outcome)
+        if outcome.status == "pixels":
+            pixels.append(found)
+        elif outcome.is_bug or outcome.status == "timeout":
+            bugs.append(found)
     assert bugs == []
+    # Damage FFmpeg does not report (a picture decoded in part, completed from leftover
+    # decoder buffers) can make pixels depend on the read path: 5 and 3 of ~1,850 readable
+    # mutants in the two 10,000-mutant campaigns (videoqa/video/reader.py, "Same pixels").
+    # This draw has none here; other FFmpeg/x264 builds make other mutants, so allow that
+    # rate with a margin rather than a flaky zero.
+    readable = counts["ok"] + counts["partial"] + len(pixels)
+    assert len(pixels) <= max(1, readable // 100), pixels
     # the run exercised something: reads that succeed, reads that fail, every seed and kind
     assert counts["ok"] > 0.1 * MUTANTS and counts["error"] > 0.2 * MUTANTS
-    readable = {seed.name for seed in fuzz.SEEDS if seed.args}
-    assert {seed for seed, _ in kinds} == readable
+    seeds = {seed.name for seed in fuzz.SEEDS if seed.args}
+    assert {seed for seed, _ in kinds} == seeds
     assert {kind for _, kind in kinds} == set(fuzz.MUTATIONS)
 
 

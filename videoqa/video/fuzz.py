@@ -260,8 +260,9 @@ class Outcome:
         status: ``"ok"`` (every read succeeded), ``"partial"`` (the index and the sample
             read; a later read raised a typed error), ``"error"`` (a typed error
             before a sample could be read), ``"timeout"`` (VideoTimeoutError), or one of
-            the bug statuses ``"untyped"`` (an exception that is not videoqa's) and
-            ``"invariant"`` (a success that broke a promise).
+            the bug statuses ``"untyped"`` (an exception that is not videoqa's),
+            ``"invariant"`` (a success with a wrong shape, dtype or time) and ``"pixels"``
+            (two read paths gave different pixels for a frame).
         error: the class name of the exception, "" on success.
         stage: where it happened: ``"open"``, ``"index"``, ``"sample"``, ``"single"``,
             ``"all"``, or ``""``.
@@ -276,7 +277,7 @@ class Outcome:
     @property
     def is_bug(self) -> bool:
         """Whether the outcome breaks the reader's promises."""
-        return self.status in ("untyped", "invariant")
+        return self.status in ("untyped", "invariant", "pixels")
 
     @property
     def key(self) -> str:
@@ -290,9 +291,13 @@ class _Broken(Exception):
     """An invariant of a successful read does not hold."""
 
 
-def _require(condition: bool, what: str) -> None:
+class _PixelsDiffer(_Broken):
+    """Two read paths gave different pixels for the same frame."""
+
+
+def _require(condition: bool, what: str, error: type[_Broken] = _Broken) -> None:
     if not condition:
-        raise _Broken(what)
+        raise error(what)
 
 
 def _check_batch(batch, info, duration: float, count: int) -> None:  # noqa: ANN001
@@ -348,12 +353,15 @@ def check_file(
                 for j in reversed(range(len(sample))):
                     one = other.read_indices([int(sample.indices[j])])
                     _require(not exact or np.array_equal(one.frames[0], sample.frames[j]),
-                             f"frame {sample.indices[j]}: read alone differs from read_at")  # fmt: skip
+                             f"frame {sample.indices[j]}: read alone differs from read_at",
+                             _PixelsDiffer)  # fmt: skip
                 stage = "all"
                 whole = other.read_all()
                 _check_batch(whole, info, info.duration, info.num_frames)
                 same = np.array_equal(whole.frames[sample.indices], sample.frames)
-                _require(not exact or same, "read_all differs from read_at")
+                _require(not exact or same, "read_all differs from read_at", _PixelsDiffer)
+    except _PixelsDiffer as exc:
+        return Outcome("pixels", "", stage, str(exc))
     except _Broken as exc:
         return Outcome("invariant", "", stage, str(exc))
     except VideoTimeoutError as exc:

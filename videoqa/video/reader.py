@@ -55,18 +55,24 @@ turned into :class:`~videoqa.errors.CorruptVideoError`. The policy, in order:
   them raise CorruptVideoError naming the frame; reads of other frames work as usual.
   VP8 is decoded on one thread without skipping frames (its threaded decoder and its
   non-reference frames are not reliable on damaged data).
-- Same pixels on every read path: always for undamaged files, and for damaged files
-  whose frames the rules above accept. Known exception (FFmpeg gives no signal): in
-  damaged VP8 files and in damaged H.264/HEVC/MPEG-2 files with open GOPs, whose errors
-  must be concealed (strict mode fails on legitimate open-GOP streams after a seek), a
-  picture decoded only in part can be completed from leftover decoder buffers that depend
-  on the read path (about 1 in 200 damaged files that read at all, in the fuzz campaign
-  of ``benchmarks/fuzz_reader.py``).
+- Same pixels on every read path: always for undamaged files; for damaged files, for
+  every frame the rules above accept, with a residual that FFmpeg gives no signal for: a
+  picture decoded only in part without any reported error (e.g. a zeroed slice, or a
+  reference picture whose damaged header marks it as non-reference, which sparse reads
+  skip) is completed from leftover decoder buffers, which depend on what was decoded
+  before. Measured by ``benchmarks/fuzz_reader.py`` (2 x 10,000 mutants): 5 and 3 of
+  ~1,850 damaged files that read at all (H.264 4:4:4, HEVC, MPEG-2, H.264 in MPEG-TS);
+  for VP8 and for H.264/HEVC/MPEG-2 with open GOPs, whose errors must be concealed
+  (strict mode fails on legitimate open-GOP streams after a seek), 16 of ~720.
 - One frame size: frames come out at the size the header declares (or ``size``); when the
   decoded size changes mid-stream (damaged or adaptive streams) those frames are scaled
   to it (libswscale, area), so a batch is always ``(T, H, W, 3)`` with the probed H, W.
 - Time limit: :func:`time_limit` bounds the wall-clock time of all reading done in its
-  scope (VideoTimeoutError), checked between packets; batch jobs set it per file.
+  scope (VideoTimeoutError), checked between packets; batch jobs set it per file. Under
+  a limit the reader's calls run on a watchdog thread, so that a call stuck inside FFmpeg
+  (the frame-threaded HEVC decoder deadlocks on some damaged streams) is abandoned 1 s
+  after the deadline (its decoder is never freed; the reader is unusable afterwards).
+  Without a limit such a call blocks forever.
 
 Time convention: seconds on the video's own timeline, ``(pts - first_pts) * time_base``,
 so the first displayed frame is at 0.0; ``VideoInfo.start_time`` keeps the offset.
