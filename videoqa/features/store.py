@@ -8,6 +8,7 @@ Layout of a store folder ``DIR``::
     DIR/shards/r0000-000001.h5.tmp  the shard being written (never read)
     DIR/errors.jsonl              videos that could not be extracted: one line per video
                                   (written by the job, see videoqa.batch)
+    DIR/errors.jsonl.lock         the lock the job's processes take to write it
 
 Each video is a group named by its percent-encoded id holding ``frames`` ``(T, D)``
 float32, ``times`` ``(T,)`` float64 seconds, ``frame_indices`` ``(T,)`` int64 and,
