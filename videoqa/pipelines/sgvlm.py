@@ -5,7 +5,17 @@ top scene-graph triplets (subject, relation, object, time).
 The checkpoint's config names what the model was trained on: the frame encoder spec
 (``cnn:DIR``, a CLIP/SigLIP hub id or directory) and the scene-graph predictor folder;
 both are loaded and run on the video's frames here, exactly as during feature
-extraction (uniformly sampled frames, the same count as in training).
+extraction (uniformly sampled frames, the same count as in training). A relative folder
+(as training records it, e.g. ``runs/sg_predictor/checkpoints/best``) is looked up in the
+working directory and then beside the checkpoint's ancestors, so that ``ask`` also
+works from another directory.
+
+The evidence is the frames the localizer selected (``num_selected_frames``; NoLoc:
+uniformly spread ones), best saliency first, at most ``top_k`` of them. When an evidence
+frame carries no triplet the result says why, in its ``warnings`` and in the frame's
+``facts``: the model reads no scene graphs (NoSG), its checkpoint records no predictor
+(it then answers with an empty scene-graph view), or the predictor detected no object in
+that frame.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from videoqa.encoders.hf import quiet_transformers
 from videoqa.errors import ModelUnavailableError, UsageError
 from videoqa.features.extract import VideoJob, decode_video
 from videoqa.models.sgvlm.modeling import SGVLM
@@ -28,6 +39,30 @@ from videoqa.video.reader import probe
 
 PREFIX = "sgvlm:"
 SAMPLER = "uniform"
+CNN_PREFIX = "cnn:"
+NO_TRIPLETS = "no scene-graph triplets: "
+"""How an evidence frame's ``facts`` begin when they hold no triplet, followed by why."""
+
+
+def locate(path: str | Path, checkpoint: Path) -> Path:
+    """``path`` as recorded in ``checkpoint``'s config: as given when it exists (absolute,
+    or relative to the working directory), else relative to the first ancestor of the
+    checkpoint that holds it (training records paths relative to its working directory,
+    which is usually the folder above ``runs/``); unchanged when none does."""
+    path = Path(path).expanduser()
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in Path(checkpoint).resolve().parents:
+        if (parent / path).exists():
+            return parent / path
+    return path
+
+
+def _encoder_spec(spec: str, checkpoint: Path) -> str:
+    """A ``cnn:DIR`` spec with its folder found by :func:`locate`; other specs as given."""
+    if spec.startswith(CNN_PREFIX):
+        return CNN_PREFIX + str(locate(spec[len(CNN_PREFIX) :], checkpoint))
+    return spec
 
 
 class SGVLMAnswerer:
@@ -47,9 +82,9 @@ class SGVLMAnswerer:
         pretrained: whether the frame encoder has real (non-random) weights.
 
     Raises:
-        ModelUnavailableError: the checkpoint, its frame encoder or its scene-graph
-            predictor cannot be loaded, or the model was trained on oracle features
-            that cannot be computed from pixels.
+        ModelUnavailableError: the checkpoint, its frame encoder or the scene-graph
+            predictor it records cannot be loaded, or the model was trained on oracle
+            features that cannot be computed from pixels.
     """
 
     def __init__(
@@ -62,23 +97,24 @@ class SGVLMAnswerer:
         device: str = "cpu",
     ) -> None:
         self.checkpoint = Path(checkpoint)
-        self.model = SGVLM.from_pretrained(self.checkpoint).to(device)
+        with quiet_transformers():  # no "Loading weights" bars in ask's output
+            self.model = SGVLM.from_pretrained(self.checkpoint).to(device)
         cfg = self.model.config
         if cfg.num_frames is None:
             raise ModelUnavailableError(f"{checkpoint} does not record its frame count")
         self.encoder = load_pixel_encoder(
-            cfg.frame_encoder,
+            _encoder_spec(cfg.frame_encoder, self.checkpoint),
             patches=cfg.patch_dim is not None,
             device=device,
             checkpoint=self.checkpoint,
         )
         self.predictor = None
-        if cfg.use_scene_graph:
+        if cfg.use_scene_graph and cfg.scene_graph_predictor is not None:
             from videoqa.perception.scene_graph import SceneGraphPredictor
 
-            if cfg.scene_graph_predictor is None:
-                raise ModelUnavailableError(f"{checkpoint} names no scene-graph predictor")
-            self.predictor = SceneGraphPredictor.from_pretrained(Path(cfg.scene_graph_predictor))
+            self.predictor = SceneGraphPredictor.from_pretrained(
+                locate(cfg.scene_graph_predictor, self.checkpoint)
+            )
         self.triplets_per_frame = triplets_per_frame
         self.top_k = top_k
         self.device = device
@@ -137,6 +173,7 @@ class SGVLMAnswerer:
         timings["answer"] = time.perf_counter() - tick
         timings["total"] = time.perf_counter() - start
         best = int(probs.argmax())
+        evidence, notes = self._evidence(prefix, frames.times, frames.indices, graphs)
         result = AskResult(
             question=question,
             answer=cands[best],
@@ -144,7 +181,7 @@ class SGVLMAnswerer:
             choices=cands,
             probabilities=[float(p) for p in probs],
             open_ended=choices is None,
-            evidence=self._evidence(prefix, frames.times, frames.indices, graphs)[: self.top_k],
+            evidence=evidence,
             sampled_times=[float(t) for t in frames.times],
             video=info,
             model=ModelInfo(
@@ -156,7 +193,7 @@ class SGVLMAnswerer:
             pretrained=self.pretrained,
             sampler=SAMPLER,
             timings=timings,
-            warnings=list(self.warnings),
+            warnings=[*self.warnings, *notes],
         )
         return AskRun(result=result, frames=frames, grid_image=None)
 
@@ -176,6 +213,14 @@ class SGVLMAnswerer:
                 frame_indices=frames.indices,
             )
         timings["scene_graphs"] = time.perf_counter() - tick
+        sg_tokens = sg_mask = None
+        if graphs is not None:
+            sg_tokens = torch.from_numpy(graphs.tokens).float()[None]
+            sg_mask = torch.from_numpy(graphs.token_mask)[None]
+        elif self.model.config.use_scene_graph:  # no predictor recorded: an empty view
+            cfg = self.model.config
+            sg_tokens = torch.zeros(1, len(frames), cfg.max_sg_tokens, cfg.sg_dim)
+            sg_mask = torch.zeros(1, len(frames), cfg.max_sg_tokens, dtype=torch.bool)
         proc = self.model.processor
         ids, mask = proc.questions([question])
         times = torch.tensor(frames.times, dtype=torch.float32)[None]
@@ -187,12 +232,16 @@ class SGVLMAnswerer:
             question_mask=mask,
             prompts=proc.prompts([question]),
             patches=None if patches is None else torch.from_numpy(patches).float()[None],
-            sg_tokens=None if graphs is None else torch.from_numpy(graphs.tokens).float()[None],
-            sg_mask=None if graphs is None else torch.from_numpy(graphs.token_mask)[None],
+            sg_tokens=sg_tokens,
+            sg_mask=sg_mask,
         )
         return batch.to(self.device), graphs
 
-    def _evidence(self, prefix, times: np.ndarray, indices: np.ndarray, graphs) -> list[Evidence]:
+    def _evidence(
+        self, prefix, times: np.ndarray, indices: np.ndarray, graphs
+    ) -> tuple[list[Evidence], list[str]]:
+        """The selected frames, best saliency first, at most ``top_k``, each with its
+        triplets or the reason it has none; and the warnings of this answer."""
         selected = prefix.selected[0].tolist()
         if prefix.localizer is not None:
             sal = prefix.localizer.saliency[0].float()
@@ -201,14 +250,30 @@ class SGVLMAnswerer:
         else:
             weights = torch.full((len(times),), 1.0 / len(times))
             raw = [None] * len(times)
-        items = []
-        for t in selected:
+        ranked = sorted(selected, key=lambda t: -float(weights[t]))
+        shown = ranked[: self.top_k]
+        notes = []
+        if self.top_k is not None and self.top_k > len(ranked):
+            notes.append(
+                f"top-k {self.top_k} asked for, but this SGVLM answers from the {len(ranked)} "
+                "frames its localizer selects: the evidence lists those"
+                if prefix.localizer is not None
+                else f"top-k {self.top_k} asked for, but this SGVLM (NoLoc) answers from "
+                f"{len(ranked)} uniformly spread frames: the evidence lists those"
+            )
+        items, empty = [], []
+        for t in shown:
             facts = []
-            if graphs is not None:
+            if graphs is not None and self.triplets_per_frame > 0:
                 for tr in graphs.triplet_evidence(t, self.triplets_per_frame):
                     facts.append(
                         f"({tr.subject}, {tr.predicate}, {tr.object}) at {tr.time:.2f}s p={tr.score:.2f}"
                     )
+                if not facts:
+                    empty.append(t)
+                    facts.append(NO_TRIPLETS + self._empty_frame_reason(graphs, t))
+            elif self.triplets_per_frame > 0:
+                facts.append(NO_TRIPLETS + self._no_graphs_reason())
             items.append(
                 Evidence(
                     time=float(times[t]),
@@ -218,7 +283,31 @@ class SGVLMAnswerer:
                     facts=facts,
                 )
             )
-        return sorted(items, key=lambda e: -e.score)
+        if empty:
+            at = ", ".join(f"{times[t]:.2f}s" for t in sorted(empty))
+            which = "any" if len(empty) == len(shown) else f"{len(empty)} of the {len(shown)}"
+            notes.append(
+                f"no scene-graph triplets in {which} evidence frame(s) ({at}): the scene-graph "
+                f"predictor {self.model.config.scene_graph_predictor} found none there "
+                f"(detection threshold {self.predictor.config.detect_threshold:g}; each "
+                "frame's facts say why), so the answer's scene-graph view of those frames is "
+                "empty"
+            )
+        return items, notes
+
+    def _empty_frame_reason(self, graphs, t: int) -> str:
+        found = int(np.asarray(graphs.object_mask[t]).sum())
+        if found == 0:
+            return (
+                "the scene-graph predictor detected no object in this frame (threshold "
+                f"{self.predictor.config.detect_threshold:g})"
+            )
+        return f"the scene-graph predictor detected {found} object(s) but scored no triplet"
+
+    def _no_graphs_reason(self) -> str:
+        if not self.model.config.use_scene_graph:
+            return "this SGVLM reads no scene graphs (NoSG)"
+        return f"{self.checkpoint} records no scene-graph predictor"
 
     def _warnings(self) -> list[str]:
         cfg, out = self.model.config, []
@@ -235,4 +324,12 @@ class SGVLMAnswerer:
             )
         if not cfg.use_scene_graph:
             out.append("this SGVLM reads no scene graphs (NoSG): its evidence has no triplets")
+        elif cfg.scene_graph_predictor is None:
+            out.append(
+                f"{self.checkpoint} reads scene graphs but records no scene-graph predictor "
+                "(config.json: scene_graph_predictor): it answers with an empty scene-graph "
+                "view and its evidence has no triplets; train it on a store written by "
+                "`videoqa extract scene-graphs` (data.scene_graphs_dir), or set "
+                "scene_graph_predictor to the predictor's folder"
+            )
         return out
