@@ -28,10 +28,10 @@ install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
 demo: install
-	$(BIN)/videoqa ask "$$($(BIN)/videoqa samples bikes)" "what are the people doing?" \
+	$(BIN)/videoqa ask "$$($(BIN)/videoqa data samples bikes)" "what are the people doing?" \
 		--choices "riding bicycles" "swimming in a pool" "cooking food" "playing the piano" \
 		--frames 16 --top-k 4 --grid 3 --save-evidence $(DEMO_OUT)
-	$(BIN)/videoqa ask "$$($(BIN)/videoqa samples carphone_distorted)" "what distortion is most visible?" \
+	$(BIN)/videoqa ask "$$($(BIN)/videoqa data samples carphone_distorted)" "what distortion is most visible?" \
 		--save-evidence $(DEMO_OUT)/quality
 
 # ffmpeg is found on PATH; WordNet 3.0 in Debian's place, $VIDEOQA_WORDNET_DIR or an

@@ -18,7 +18,7 @@ Encoders (no download; random weights, realistic sizes):
 For each encoder, ``frames`` uniform frames of each video are decoded once up front;
 ``forward-only`` is frames per second of ``FrameEncoder.encode`` (preprocessing + model,
 ``torch.inference_mode``) on those already-decoded frames in batches of
-``--batch-frames``; ``model-only`` times the model on already-preprocessed tensors;
+``--batch-size``; ``model-only`` times the model on already-preprocessed tensors;
 ``extract`` is frames per second of the whole ``extract_features`` job (decode + prepare
 in background threads, batched forward, HDF5 writes) into a fresh store. The forward-only
 pass runs before and after the extraction and the faster of the two is the reference.
@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=Path("/tmp/bench1k"))
     parser.add_argument("--videos", type=int, default=12)
     parser.add_argument("--frames", type=int, default=32)
-    parser.add_argument("--batch-frames", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--encoders", nargs="+", default=["clip-b32", "cnn"])
     parser.add_argument("--cnn", type=Path, default=None, help="trained CNN folder")

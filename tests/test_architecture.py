@@ -2,7 +2,7 @@
 functions included):
 
     core (errors, registry, persistence, resources)
-      → video, data, metrics
+      → video, data, metrics, batch (per-item batch jobs)
       → modules, encoders
       → models, losses
       → features, perception
@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "video": 1,
     "data": 1,
     "metrics": 1,
+    "batch": 1,
     "modules": 2,
     "encoders": 2,
     "models": 3,

@@ -21,7 +21,7 @@ def _json(result) -> dict:
 
 
 def test_probe_json(bikes_video):
-    info = _json(runner.invoke(app, ["probe", str(bikes_video), "--json"]))
+    info = _json(runner.invoke(app, ["data", "probe", str(bikes_video), "--json"]))
     assert info["width"] == 640 and info["height"] == 272
     assert info["num_frames"] == 250 and info["fps"] == pytest.approx(25.0)
     assert info["duration"] == pytest.approx(10.0, abs=0.05)
@@ -110,7 +110,7 @@ def test_missing_video_exits_3(tmp_path):
 def test_not_a_video_exits_3(tmp_path):
     bogus = tmp_path / "notes.mp4"
     bogus.write_text("this is not a video")
-    result = runner.invoke(app, ["probe", str(bogus)])
+    result = runner.invoke(app, ["data", "probe", str(bogus)])
     assert result.exit_code == 3
 
 
@@ -137,7 +137,7 @@ def test_stray_arguments_are_a_usage_error(bikes_video):
 
 
 def test_samples_lists_the_real_videos():
-    result = runner.invoke(app, ["samples"])
+    result = runner.invoke(app, ["data", "samples"])
     assert result.exit_code == 0
     assert "bikes" in result.stdout and "carphone_distorted" in result.stdout
 

@@ -56,6 +56,7 @@ def test_train_then_extract_all_splits(app: typer.Typer, bench: Path, tmp_path: 
     best = tmp_path / "run" / "checkpoints" / "best"
     args = [
         "extract",
+        "features",
         "--annotations",
         str(bench),
         "--split",
@@ -86,6 +87,7 @@ def test_only_failures_exit_3(app: typer.Typer, bench: Path, tmp_path: Path) -> 
     CNNFrameEncoder(CNNConfig(image_size=16, channels=(2, 2, 2, 2))).save_pretrained(tmp_path / "c")
     result_args = [
             "extract",
+            "features",
             "--annotations",
             str(bench),
             "--split",
@@ -113,6 +115,15 @@ def test_only_failures_exit_3(app: typer.Typer, bench: Path, tmp_path: Path) -> 
 def test_bad_sampler_option(app: typer.Typer, bench: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["extract", "--annotations", str(bench), "--out", str(tmp_path), "--sampler-option", "x"],
+        [
+            "extract",
+            "features",
+            "--annotations",
+            str(bench),
+            "--out",
+            str(tmp_path),
+            "--sampler-option",
+            "x",
+        ],
     )
     assert result.exit_code == 2 and "KEY=VALUE" in _flat(result.output)

@@ -1,4 +1,4 @@
-"""``videoqa teach`` on a tiny generated benchmark with a fake store (the feature teacher
+"""``videoqa extract teacher`` on a tiny generated benchmark with a fake store (the feature teacher
 is the best checkpoint of a ``teacher`` recipe run)."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _json(result) -> dict:
 
 
 def _teach(app, bench, features, teacher: str, out, *extra):
-    args = ["teach", "--annotations", str(bench), "--split", "train", "--features"]
+    args = ["extract", "teacher", "--annotations", str(bench), "--split", "train", "--features"]
     args += [str(features), "--teacher", teacher, "--out", str(out), "--json", *extra]
     return runner.invoke(app, args)
 
@@ -86,7 +86,7 @@ def _teach(app, bench, features, teacher: str, out, *extra):
 def test_teach_feature_teacher_stores_every_question_once(app, bench, store, teacher_dir, tmp_path):
     out = tmp_path / "teach" / "train.h5"
     spec = f"feature:{teacher_dir}"
-    summary = _json(_teach(app, bench, store.root, spec, out, "--batch-questions", "7"))
+    summary = _json(_teach(app, bench, store.root, spec, out, "--batch-size", "7"))
     samples = load_dataset("synthetic", bench, split="train").samples
     assert summary["questions"] == summary["written"] == len(samples)
     assert summary["missing_features"] == [] and summary["already_done"] == 0

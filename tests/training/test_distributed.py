@@ -110,8 +110,8 @@ def test_two_process_extraction_equals_one_process(tmp_path: Path) -> None:
     cfg = SynthConfig(videos=4, seed=11, split_fractions=(1.0, 0.0, 0.0, 0.0))
     generate_dataset(tmp_path / "bench", cfg, workers=1, write_videos=True)
     common = ["--annotations", str(tmp_path / "bench"), "--split", "train", "--frames", "4"]
-    _single(["extract", *common, "--out", str(tmp_path / "one")], tmp_path)
-    _launch(["extract", *common, "--out", str(tmp_path / "two")], tmp_path, 29562)
+    _single(["extract", "features", *common, "--out", str(tmp_path / "one")], tmp_path)
+    _launch(["extract", "features", *common, "--out", str(tmp_path / "two")], tmp_path, 29562)
     with FeatureStore(tmp_path / "one") as one, FeatureStore(tmp_path / "two") as two:
         ids = one.ids()
         assert ids and ids == two.ids()

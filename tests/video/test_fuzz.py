@@ -5,7 +5,7 @@ AVI, MPEG-TS, MPEG-PS and FLV; H.264 with B-frames, HEVC, VP8, VP9, MJPEG, MPEG-
 MPEG-2, FLV1; odd sizes, VFR, rotation, a Latin-1 tag, 1 frame, audio only, 0 bytes) and
 damaged by :mod:`videoqa.video.fuzz` (byte flips, truncation, header zeroing, chunk
 duplication). Every mutant must give a success that keeps the reader's promises or one
-of videoqa's typed errors, within a wall-clock limit; ``videoqa probe`` and ``videoqa
+of videoqa's typed errors, within a wall-clock limit; ``videoqa data probe`` and ``videoqa
 ask`` on some of them exit 0 or 3 without a traceback. The long campaign is ``benchmarks/fuzz_reader.py``.
 """
 
@@ -95,7 +95,7 @@ def test_cli_exits_0_or_3_without_traceback(
     codes: collections.Counter[int] = collections.Counter()
     paths = _cli_mutants(seed_bytes, tmp_path, 24)
     for path in paths:
-        result = runner.invoke(app, ["probe", str(path), "--json"])
+        result = runner.invoke(app, ["data", "probe", str(path), "--json"])
         assert result.exit_code in (0, 3), (path.name, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), path.name
         codes[result.exit_code] += 1
@@ -111,14 +111,14 @@ def test_cli_exits_0_or_3_without_traceback(
 
 
 def test_cli_process_on_a_damaged_file(seed_bytes: dict[str, bytes], tmp_path: Path) -> None:
-    """The real ``videoqa probe`` process: exit 3, one error line, no traceback."""
+    """The real ``videoqa data probe`` process: exit 3, one error line, no traceback."""
     path = tmp_path / "flipped_header.mp4"
     data = bytearray(seed_bytes["h264_bframes.mp4"])
     data[: min(len(data), 64)] = bytes(min(len(data), 64))
     path.write_bytes(bytes(data))
     code = "from videoqa.cli.main import main; main()"
     done = subprocess.run(
-        [sys.executable, "-c", code, "probe", str(path), "--json"],
+        [sys.executable, "-c", code, "data", "probe", str(path), "--json"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from videoqa.cli._common import print_json, stderr, user_errors
+from videoqa.cli._common import group, print_json, stderr, user_errors
 from videoqa.errors import UsageError
 
 EXIT_NOTHING_EXTRACTED = 3
@@ -61,7 +61,9 @@ def extract_command(
     frames: int = typer.Option(32, "--frames", help="Frame budget given to the sampler."),
     patches: bool = typer.Option(False, "--patches", help="Store patch tokens too."),
     shard_size: int = typer.Option(256, "--shard-size", help="Videos per shard."),
-    batch_frames: int = typer.Option(128, "--batch-frames", help="Frames per forward pass."),
+    batch_frames: int = typer.Option(
+        128, "--batch-size", help="Frames per forward pass of the encoder."
+    ),
     workers: int = typer.Option(2, "--workers", help="Decoding threads."),
     file_timeout: float | None = typer.Option(
         None,
@@ -155,5 +157,5 @@ def _summary(report) -> None:  # noqa: ANN001 - ExtractReport, imported lazily
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``extract`` to the ``videoqa`` app."""
-    app.command("extract")(extract_command)
+    """Add ``extract features`` to the ``videoqa`` app."""
+    group(app, "extract").command("features")(extract_command)

@@ -1,4 +1,4 @@
-"""``videoqa probe``: video metadata."""
+"""``videoqa data probe``: video metadata."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import print_json, user_errors
+from videoqa.cli._common import group, print_json, user_errors
 from videoqa.video.samples import SAMPLE_NAMES, sample_video
 
 
@@ -55,5 +55,6 @@ def samples_command(
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the ``videoqa`` app."""
-    app.command("probe")(probe_command)
-    app.command("samples")(samples_command)
+    data = group(app, "data")
+    data.command("probe")(probe_command)
+    data.command("samples")(samples_command)

@@ -1,4 +1,4 @@
-"""``videoqa teach``: SpARC's image-QA teacher (§3.1) over a split.
+"""``videoqa extract teacher``: SpARC's image-QA teacher (§3.1) over a split.
 
 ``teach`` runs a teacher once over every (video, question) of a split and stores the
 per-frame answer probabilities, aligned with a feature store's sampled frames, in a
@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from videoqa.batch import ErrorLog, ItemFailure, run_item
+from videoqa.cli import _common
 from videoqa.cli._common import print_json, stderr, user_errors
 
 if TYPE_CHECKING:
@@ -248,7 +249,9 @@ def teach_command(
     ),
     out: Path = typer.Option(..., "--out", help="Teacher store file (.h5); resumed if present."),
     video_root: Path | None = typer.Option(None, "--video-root", help="Folder of the videos."),
-    batch_questions: int = typer.Option(64, "--batch-questions", help="Questions per batch."),
+    batch_questions: int = typer.Option(
+        64, "--batch-size", help="Questions per forward pass of the teacher."
+    ),
     device: str = typer.Option("cpu", "--device", help="Torch device."),
     file_timeout: float | None = typer.Option(
         None,
@@ -347,5 +350,5 @@ def _print_summary(summary: TeachSummary, as_json: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``teach`` to the ``videoqa`` app."""
-    app.command("teach")(teach_command)
+    """Add ``extract teacher`` to the ``videoqa`` app."""
+    _common.group(app, "extract").command("teacher")(teach_command)

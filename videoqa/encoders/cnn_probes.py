@@ -22,7 +22,7 @@ w_centroid · L1(centroid)``.
 
 The heads are a persisted model of their own (``model_type`` ``"videoqa-cnn-probes"``)
 so that a training run's best checkpoint keeps encoder and heads together; inference
-(``videoqa extract --encoder cnn:DIR``) reads only the encoder.
+(``videoqa extract features --encoder cnn:DIR``) reads only the encoder.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 SpARC distils an image-QA teacher ``M_I`` into a VideoQA model: for each question ``Q``
 and each sampled frame ``f_t`` of its video the teacher's probabilities ``p_t`` over the
-C candidates are computed once (``videoqa teach``) and read at every training step. This
+C candidates are computed once (``videoqa extract teacher``) and read at every training step. This
 module keeps them in one HDF5 file per split.
 
 Layout of ``FILE`` (HDF5): attributes ``format`` (:data:`FORMAT`) and ``meta`` (JSON of

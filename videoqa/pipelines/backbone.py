@@ -267,7 +267,7 @@ def load_pixel_encoder(spec: str, *, patches: bool, device: str, checkpoint: Pat
         raise ModelUnavailableError(
             f"{checkpoint} was trained on {spec!r} frame features, which cannot be computed "
             "from a video's pixels; use a checkpoint trained on features from a pixel encoder "
-            "(videoqa extract --encoder cnn:DIR, tiny or a CLIP id)",
+            "(videoqa extract features --encoder cnn:DIR, tiny or a CLIP id)",
             model=str(checkpoint),
         )
     try:

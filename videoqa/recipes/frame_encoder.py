@@ -8,7 +8,7 @@ graphs; the encoder and linear probe heads are trained together
 (:mod:`videoqa.encoders.cnn_probes`), and the epoch with the lowest val loss is kept.
 
 ``checkpoints/best`` is a :class:`~videoqa.encoders.cnn.CNNFrameEncoder` folder
-(``config.json`` + ``model.safetensors``) for ``videoqa extract --encoder cnn:DIR``,
+(``config.json`` + ``model.safetensors``) for ``videoqa extract features --encoder cnn:DIR``,
 with the probe heads in ``probes/`` and the run's ``config.yaml`` beside it.
 """
 

@@ -14,7 +14,7 @@ This recipe loads the data (benchmark questions, feature store) and hands the li
 plain arrays (:class:`~videoqa.models.imageqa.frame_qa.FrameQAExamples`).
 ``checkpoints/best`` is a :class:`~videoqa.models.imageqa.feature.FeatureTeacher`
 folder (``config.json``, ``model.safetensors``, ``tokenizer.json``) plus the run's
-``config.yaml``: ``videoqa teach --teacher feature:RUN/checkpoints/best`` reads it.
+``config.yaml``: ``videoqa extract teacher --teacher feature:RUN/checkpoints/best`` reads it.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ class TeacherRecipe(Recipe):
 
     Options under ``teacher:`` (:class:`TeacherOptions`); the best epoch by frame-QA
     ``val_accuracy`` (a fraction) is kept in ``checkpoints/best``, a feature-teacher
-    folder for ``videoqa teach --teacher feature:DIR``.
+    folder for ``videoqa extract teacher --teacher feature:DIR``.
     """
 
     name = "teacher"

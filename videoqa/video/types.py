@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class VideoInfo(BaseModel):
-    """Container and stream metadata of a video file (what ``videoqa probe`` prints).
+    """Container and stream metadata of a video file (what ``videoqa data probe`` prints).
 
     Attributes:
         path: the file as given.
