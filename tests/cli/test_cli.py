@@ -155,3 +155,22 @@ def test_a_bad_video_fails_before_any_model_loads(tmp_path):
     result = runner.invoke(app, ["ask", str(tmp_path / "none.mp4"), "what?"])
     assert result.exit_code == 3
     assert "warning" not in result.stderr  # the auto-model fallback was never reached
+
+
+def test_list_options_never_swallow_other_options_or_the_question(bikes_video):
+    """``--choices --model tiny`` and ``-c a b "what?"`` are usage errors (exit 2), not
+    answers with ``--model``/``tiny`` or the question taken as choices."""
+    empty = runner.invoke(app, ["ask", str(bikes_video), "what?", "--choices", "--model", "tiny"])
+    assert empty.exit_code == 2 and "--choices" in empty.output
+    question_eaten = runner.invoke(app, ["ask", str(bikes_video), "-c", "a", "b", "what?"])
+    assert question_eaten.exit_code == 2 and "question" in question_eaten.output.lower()
+    ok = runner.invoke(
+        app, ["ask", str(bikes_video), "what?", "-c", "a", "-1", "--model", "tiny", "--json"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["choices"] == ["a", "-1"]
+
+
+def test_an_unknown_sample_name_is_a_usage_error():
+    result = runner.invoke(app, ["data", "samples", "nope"])
+    assert result.exit_code == 2 and "bikes" in result.output

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from typer.core import TyperCommand
 
 from videoqa.errors import VideoQAError
 
@@ -49,6 +50,58 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BAD_VIDEO = 3
 EXIT_MODEL_UNAVAILABLE = 4
+
+
+class ListOptionCommand(TyperCommand):
+    """A command whose list options take every value up to the next option:
+    ``--choices a b c --model tiny`` gives ``choices = [a, b, c]``. A list option with no
+    value before the next option (``--choices --model tiny``) is a usage error, and so
+    are values left over for a positional argument (``-c a b "what?"`` takes ``what?``
+    as a choice, then the question is missing): nothing is ever swallowed silently.
+
+    Subclasses (or :func:`list_option_command`) set :attr:`list_options` to the option
+    spellings, e.g. ``("--choices", "-c")``.
+    """
+
+    list_options: tuple[str, ...] = ()
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(args):
+            token = args[i]
+            if token == "--":
+                out.extend(args[i:])
+                break
+            if token in self.list_options:
+                values = []
+                i += 1
+                while i < len(args) and not _looks_like_option(args[i]):
+                    values.append(args[i])
+                    i += 1
+                if not values:
+                    raise typer.BadParameter("needs at least one value", ctx=ctx, param_hint=token)
+                for value in values:
+                    out.extend([token, value])
+                continue
+            out.append(token)
+            i += 1
+        return super().parse_args(ctx, out)
+
+
+def _looks_like_option(token: str) -> bool:
+    if not token.startswith("-") or token == "-":
+        return False
+    try:
+        float(token)  # a negative number is a value
+    except ValueError:
+        return True
+    return False
+
+
+def list_option_command(*spellings: str) -> type[ListOptionCommand]:
+    """A :class:`ListOptionCommand` class whose list options are ``spellings``."""
+    return type("ListOptionCommand", (ListOptionCommand,), {"list_options": spellings})
 
 
 @contextmanager

@@ -8,12 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import EXIT_USAGE, print_json, stderr, user_errors
+from videoqa.cli._common import list_option_command, print_json, stderr, user_errors
 from videoqa.errors import UsageError
 
 
 def ask_command(
-    ctx: typer.Context,
     video: Path = typer.Argument(..., help="Video file."),
     question: str = typer.Argument(..., help="The question, in quotes."),
     choices: list[str] = typer.Option(
@@ -64,7 +63,7 @@ def ask_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON only (stdout)."),
 ) -> None:
     """Answer QUESTION about VIDEO; multiple choice with --choices, open-ended otherwise."""
-    choices = _gather_choices(ctx, choices)
+    choices = list(choices) if choices else None
     from videoqa.pipelines.ask import AskRun
     from videoqa.pipelines.evidence import save_evidence as write_evidence
     from videoqa.pipelines.resolve import resolve
@@ -106,20 +105,6 @@ def _loaded(answerer):
     return answerer
 
 
-def _gather_choices(ctx: typer.Context, choices: list[str] | None) -> list[str] | None:
-    """``--choices a b c``: click binds ``a`` to the option and leaves ``b c`` as extra
-    arguments; join them back. Extra arguments without ``--choices`` are a usage error."""
-    extra = list(ctx.args)
-    if not choices:
-        if extra:
-            stderr.print(
-                f"[bold red]error:[/] unexpected arguments {extra} (did you mean --choices?)"
-            )
-            raise typer.Exit(EXIT_USAGE)
-        return None
-    return list(choices) + extra
-
-
 def _print_timings(timings: dict[str, float]) -> None:
     parts = ", ".join(f"{k} {v:.2f}s" for k, v in timings.items())
     stderr.print(f"[dim]timings: {parts}[/]", highlight=False)
@@ -155,7 +140,4 @@ def _print_result(result) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the ``videoqa`` app."""
-    app.command(
-        "ask",
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
-    )(ask_command)
+    app.command("ask", cls=list_option_command("--choices", "-c"))(ask_command)

