@@ -16,6 +16,7 @@ command: they arrive as ``--model`` specs, recipes and registered datasets.
 from __future__ import annotations
 
 import importlib
+import os
 
 import typer
 
@@ -70,5 +71,8 @@ _register_commands()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Hugging Face's download / "Loading weights" progress
+    bars are off (``HF_HUB_DISABLE_PROGRESS_BARS``, which transformers also reads): our
+    own progress goes to stderr."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     app()
