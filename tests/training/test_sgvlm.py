@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from videoqa.errors import DataFormatError, UsageError
 from videoqa.eval.sgvlm import evaluate_split
@@ -26,14 +25,6 @@ from videoqa.training.logs import read_metrics
 from videoqa.training.sgvlm_data import SGVLMData
 
 SMALL = dict(hidden_size=16, num_heads=2, num_layers=1)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +110,12 @@ def test_run_writes_results_and_the_loss_falls(bench, tmp_path: Path) -> None:
     best = out / "checkpoints" / "best"
     assert {p.name for p in best.iterdir()} >= {"config.json", "model.safetensors", "llm"}
     last = out / "checkpoints" / "last"
-    assert {p.name for p in last.iterdir()} == {"weights.safetensors", "state.json", "state.safetensors", "config.yaml"}
+    assert {p.name for p in last.iterdir()} == {
+        "weights.safetensors",
+        "state.json",
+        "state.safetensors",
+        "config.yaml",
+    }
     # the test scores are those of the shipped checkpoint
     cfg = _config(bench, out)
     recipe = SGVLMRecipe(cfg)
