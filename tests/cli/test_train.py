@@ -107,3 +107,50 @@ def test_train_cli_usage_errors(app, disk):
     assert {"baseline", "sparc"} <= set(json.loads(listing.stdout))
     missing = CliRunner().invoke(app, ["train", "--recipe", "sparc", "--config", "nope.yaml"])
     assert missing.exit_code == 2
+
+
+def test_a_sigkilled_run_resumes_to_the_uninterrupted_metrics(disk, tmp_path):
+    """A real kill: ``videoqa train`` is SIGKILLed once its first step checkpoint exists,
+    then ``--resume`` finishes it; metrics.jsonl (minus wall-clock seconds) equals an
+    uninterrupted run's, and the final weights are identical."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors.numpy import load_file
+
+    config = _recipe_config(disk, "sparc")
+    sets = ["--set", "checkpoint.every_n_steps=1", "--set", "epochs=3", "--set",
+            "model={name: hga, config: {hidden_size: 16, num_heads: 2, dropout: 0.1}}"]  # fmt: skip
+
+    def command(out):
+        return [sys.executable, "-m", "videoqa", "train", "--config", str(config), "--out",
+                str(out), *sets]  # fmt: skip
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    full = subprocess.run(command(tmp_path / "full"), env=env, capture_output=True, timeout=300)
+    assert full.returncode == 0, full.stderr.decode()[-2000:]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(command(out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    state = out / "checkpoints" / "last" / "state.json"
+    deadline = time.monotonic() + 120
+    while not state.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "results.json").exists()
+    resumed = subprocess.run([*command(out), "--resume"], env=env, capture_output=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+
+    def records(run):
+        lines = (run / "metrics.jsonl").read_text().splitlines()
+        return [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in lines]
+
+    assert records(out) == records(tmp_path / "full")
+    a = load_file(str(out / "checkpoints" / "best" / "model" / "model.safetensors"))
+    b = load_file(str(tmp_path / "full" / "checkpoints" / "best" / "model" / "model.safetensors"))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
