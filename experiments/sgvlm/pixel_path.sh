@@ -28,20 +28,10 @@ stage() {  # stage NAME ARGS...: run `videoqa ARGS` and print its wall time
     echo "[$name: $((SECONDS - start)) s]" >&2
 }
 
-extract_features() {  # `videoqa extract features`; the older `videoqa extract` if not regrouped yet
-    if "$VIDEOQA" extract features --help >/dev/null 2>&1; then
-        stage features extract features "$@"
-    else
-        echo "+ videoqa extract features $* (this checkout: the pre-regroup extract command)" >&2
-        nice -n 5 "$(dirname "$VIDEOQA")/python" -c \
-            "import typer; from videoqa.cli.extract import extract_command; typer.run(extract_command)" "$@"
-    fi
-}
-
 stage synth data synth --out data/synth --videos 50 --seed 0
 stage frame-encoder train --recipe frame-encoder --config cnn_frame_encoder \
     --set epochs=2 --set 'model.channels=[8,16,24,32]' --set model.embed_dim=64 --set model.patch_dim=16
-extract_features --annotations data/synth --split all \
+stage features extract features --annotations data/synth --split all \
     --encoder cnn:runs/frame_encoder/checkpoints/best --frames 16 --patches --out data/cnn16
 stage sg-predictor train --recipe sg-predictor --config sg_predictor \
     --set epochs=10 --set model.trunk_channels=16 --set model.region_dim=64 --set model.hidden_size=48 \

@@ -22,10 +22,14 @@ def llm_command(
     hidden: int = typer.Option(128, "--hidden", help="Hidden width."),
     layers: int = typer.Option(2, "--layers", help="Transformer layers."),
     heads: int = typer.Option(4, "--heads", help="Attention heads."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights: same seed, same LM."),
 ) -> None:
     """Train a word-level tokenizer on the questions and answers and save a randomly
     initialised Llama-architecture LM beside it (SGVLM then trains it in full)."""
+    import torch
+
     from videoqa.data import load_dataset
+    from videoqa.encoders.hf import quiet_transformers
     from videoqa.models.sgvlm.configuration import SGVLMConfig
     from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm
 
@@ -38,7 +42,9 @@ def llm_command(
         config = TinyLMConfig(
             hidden_size=hidden, num_layers=layers, num_heads=heads, intermediate_size=2 * hidden
         )
-        create_tiny_llm(texts, out, config)
+        torch.manual_seed(seed)
+        with quiet_transformers():  # no "Writing model shards" bar
+            create_tiny_llm(texts, out, config)
     stderr.print(f"wrote a random {layers}-layer LM of width {hidden} and its tokenizer to {out}")
 
 
