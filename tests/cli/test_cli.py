@@ -174,3 +174,38 @@ def test_list_options_never_swallow_other_options_or_the_question(bikes_video):
 def test_an_unknown_sample_name_is_a_usage_error():
     result = runner.invoke(app, ["data", "samples", "nope"])
     assert result.exit_code == 2 and "bikes" in result.output
+
+
+def test_outputs_are_refused_unless_resume_or_overwrite(tmp_path, monkeypatch):
+    from videoqa.cli._common import prepare_output
+    from videoqa.errors import UsageError
+
+    store = tmp_path / "store"
+    prepare_output(store, what="store")  # nothing there: fine
+    (store / "part").mkdir(parents=True)
+    with pytest.raises(UsageError, match="--resume to continue it or --overwrite"):
+        prepare_output(store, what="store")
+    prepare_output(store, what="store", resume=True)
+    assert (store / "part").is_dir()  # resuming keeps it
+    with pytest.raises(UsageError, match="exclude"):
+        prepare_output(store, what="store", resume=True, overwrite=True)
+    with pytest.raises(UsageError, match="cannot resume"):
+        prepare_output(store, what="benchmark", resume=True, can_resume=False)
+    prepare_output(store, what="store", overwrite=True)
+    assert not store.exists()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep").write_text("x")
+    with pytest.raises(UsageError, match="refusing to delete"):
+        prepare_output(tmp_path, what="folder", overwrite=True)
+    assert (tmp_path / "keep").is_file()
+
+
+def test_data_synth_refuses_an_existing_benchmark(tmp_path):
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "README").write_text("someone's folder")
+    result = runner.invoke(
+        app, ["data", "synth", "--out", str(out), "--videos", "4", "--no-videos"]
+    )
+    assert result.exit_code == 2 and "--overwrite" in result.output
+    assert (out / "README").read_text() == "someone's folder"

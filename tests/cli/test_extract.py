@@ -76,9 +76,11 @@ def test_train_then_extract_all_splits(app: typer.Typer, bench: Path, tmp_path: 
     store = FeatureStore(tmp_path / "f")
     assert len(store) == 6 and store.meta.frames == 6 and store.meta.num_patches == 4
     assert store.get(store.ids()[0]).patches.shape == (6, 4, 32)
-    again = runner.invoke(app, args)
+    refused = runner.invoke(app, args)  # an existing store needs --resume or --overwrite
+    assert refused.exit_code == 2 and "--resume" in _flat(refused.output)
+    again = runner.invoke(app, [*args, "--resume"])
     assert again.exit_code == 0 and "nothing to do: 6 of 6 videos" in _flat(again.output)
-    other = runner.invoke(app, [*args[:-1], str(tmp_path / "f"), "--frames", "8"])
+    other = runner.invoke(app, [*args[:-1], str(tmp_path / "f"), "--frames", "8", "--resume"])
     assert other.exit_code == 2 and "another configuration" in other.output
 
 
@@ -105,7 +107,7 @@ def test_only_failures_exit_3(app: typer.Typer, bench: Path, tmp_path: Path) -> 
     assert result.exit_code == 3
     assert "0 extracted" in _flat(result.output) and "skipped test_00000" in _flat(result.output)
     # the rerun of that store has nothing to do (the video failed on the same file): exit 0
-    rerun = runner.invoke(app, result_args)
+    rerun = runner.invoke(app, [*result_args, "--resume"])
     assert rerun.exit_code == 0, rerun.output
     assert "nothing to do" in _flat(rerun.output) and "failed before" in _flat(rerun.output)
     lines = (tmp_path / "f" / "errors.jsonl").read_text().splitlines()

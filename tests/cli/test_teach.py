@@ -102,7 +102,8 @@ def test_teach_feature_teacher_stores_every_question_once(app, bench, store, tea
             FrameFeatures(feats.frames, feats.patches), s.question, list(s.choices)
         )
         np.testing.assert_allclose(got.probs, want, atol=1e-6)
-    again = _json(_teach(app, bench, store.root, spec, out))
+    assert _teach(app, bench, store.root, spec, out).exit_code == 2  # needs --resume
+    again = _json(_teach(app, bench, store.root, spec, out, "--resume"))
     assert (again["written"], again["already_done"]) == (0, len(samples))
 
 

@@ -9,7 +9,15 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from videoqa.cli._common import group, print_json, stderr, user_errors
+from videoqa.cli._common import (
+    group,
+    overwrite_option,
+    prepare_output,
+    print_json,
+    resume_option,
+    stderr,
+    user_errors,
+)
 from videoqa.errors import UsageError
 
 EXIT_NOTHING_EXTRACTED = 3
@@ -46,8 +54,10 @@ def extract_command(
         ..., "--annotations", help="Annotation file or benchmark folder."
     ),
     out: Path = typer.Option(
-        ..., "--out", help="Feature store folder (created; resumed if present)."
+        ..., "--out", help="Feature store folder (created; --resume continues one)."
     ),
+    resume: bool = resume_option("feature store"),
+    overwrite: bool = overwrite_option("feature store"),
     dataset: str = typer.Option("synthetic", "--dataset", help="Registered dataset name."),
     split: list[str] = typer.Option(
         [], "--split", help="Split(s) to extract (repeat); 'all': every qa/*.jsonl of the folder."
@@ -92,6 +102,13 @@ def extract_command(
     )
 
     with user_errors():
+        from accelerate import PartialState
+
+        state = PartialState()
+        prepare_output(
+            out, what="feature store", resume=resume, overwrite=overwrite,
+            barrier=state.wait_for_everyone, is_main=state.is_main_process,
+        )  # fmt: skip
         options = _parse_options(sampler_option)
         jobs = videos_from_benchmark(dataset, annotations, splits=split, video_root=video_root)
         rank, world = resolve_rank(None, None)

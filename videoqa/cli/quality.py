@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import group, print_json, user_errors
+from videoqa.cli._common import group, overwrite_option, prepare_output, print_json, user_errors
 from videoqa.errors import DataFormatError
 
 
@@ -94,6 +94,7 @@ def _read_mos_table(path: Path, video_root: Path) -> tuple[list[Path], list[floa
 def quality_fit_mos_command(
     mos_csv: Path = typer.Option(..., "--mos-csv", help="A video,mos CSV (header required)."),
     out: Path = typer.Option(..., "--out", help="Folder for the re-fitted model."),
+    overwrite: bool = overwrite_option("model folder"),
     video_root: Path = typer.Option(
         Path("."), "--video-root", help="Folder the CSV's video paths are relative to."
     ),
@@ -119,6 +120,7 @@ def quality_fit_mos_command(
     from videoqa.perception.quality.model import QualityModel, load_default_model
 
     with user_errors():
+        prepare_output(out, what="model", overwrite=overwrite, can_resume=False)
         base = QualityModel.load(model) if model is not None else load_default_model()
         videos, mos = _read_mos_table(mos_csv, video_root)
         feats = [extract_quality_features(v).matrix() for v in videos]
@@ -133,6 +135,7 @@ def quality_fit_mos_command(
 def quality_export_command(
     work: Path = typer.Option(..., "--work", help="Training work folder (holds manifest.json)."),
     out: Path = typer.Option(..., "--out", help="Output instruction JSON."),
+    overwrite: bool = overwrite_option("instruction file"),
     interleave: bool = typer.Option(
         False, "--interleave", help="Expand <video> into <keyframe><motion> pairs."
     ),
@@ -141,6 +144,7 @@ def quality_export_command(
     from videoqa.perception.quality.export import export_instructions
 
     with user_errors():
+        prepare_output(out, what="instruction file", overwrite=overwrite, can_resume=False)
         n = export_instructions(work, out, interleave=interleave)
     typer.echo(f"{n} records written to {out}")
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from videoqa.cli._common import group, print_json, stderr, user_errors
+from videoqa.cli._common import (
+    group,
+    overwrite_option,
+    prepare_output,
+    print_json,
+    resume_option,
+    stderr,
+    user_errors,
+)
 
 
 def sg_extract_command(
@@ -19,7 +27,11 @@ def sg_extract_command(
         ..., "--predictor", help="Predictor folder (an sg-predictor run's checkpoints/best)."
     ),
     like: Path = typer.Option(..., "--like", help="Feature store whose frames to follow."),
-    out: Path = typer.Option(..., "--out", help="Scene-graph store folder (created; resumed)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Scene-graph store folder (created; --resume continues one)."
+    ),
+    resume: bool = resume_option("scene-graph store"),
+    overwrite: bool = overwrite_option("scene-graph store"),
     batch_size: int = typer.Option(64, "--batch-size", help="Frames per forward pass."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
@@ -32,6 +44,8 @@ def sg_extract_command(
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
+    with user_errors():
+        prepare_output(out, what="scene-graph store", resume=resume, overwrite=overwrite)
     with user_errors(), Progress(*columns, console=stderr, disable=as_json, transient=True) as bar:
         task = bar.add_task("sg-extract", total=None)
         report = extract_scene_graphs(

@@ -10,13 +10,22 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import group, print_json, stderr, user_errors
+from videoqa.cli._common import (
+    group,
+    overwrite_option,
+    prepare_output,
+    print_json,
+    resume_option,
+    stderr,
+    user_errors,
+)
 
 EXIT_USAGE = 2
 
 
 def synth_command(
     out: Path = typer.Option(..., "--out", help="Output folder (created)."),
+    overwrite: bool = overwrite_option("benchmark folder"),
     videos: int = typer.Option(100, "--videos", help="Number of videos over all splits."),
     seed: int = typer.Option(0, "--seed", help="Base seed: same seed, same files."),
     frames: int = typer.Option(64, "--frames", help="Frames per video."),
@@ -44,6 +53,7 @@ def synth_command(
         raise typer.Exit(code=EXIT_USAGE) from None
     start = time.perf_counter()
     with user_errors():
+        prepare_output(out, what="benchmark", overwrite=overwrite, can_resume=False)
         report = generate_dataset(out, cfg, workers=workers or None, write_videos=not no_videos)
     seconds = time.perf_counter() - start
     if as_json:
@@ -59,7 +69,11 @@ def synth_command(
 
 def synth_features_command(
     benchmark: Path = typer.Option(..., "--annotations", help="A `videoqa data synth` folder."),
-    out: Path = typer.Option(..., "--out", help="Feature store folder (created; resumable)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Feature store folder (created; --resume continues one)."
+    ),
+    resume: bool = resume_option("feature store"),
+    overwrite: bool = overwrite_option("feature store"),
     frames: int = typer.Option(16, "--frames", help="Frames per video."),
     sampler: str = typer.Option("uniform", "--sampler", help="Frame sampler."),
     splits: list[str] = typer.Option(
@@ -71,6 +85,7 @@ def synth_features_command(
     from videoqa.synth.features import write_scene_graph_store
 
     with user_errors():
+        prepare_output(out, what="feature store", resume=resume, overwrite=overwrite)
         start = time.perf_counter()
         written = write_scene_graph_store(
             benchmark, out, frames=frames, sampler=sampler, splits=splits

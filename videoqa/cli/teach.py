@@ -21,7 +21,14 @@ from rich.table import Table
 
 from videoqa.batch import ErrorLog, ItemFailure, run_item
 from videoqa.cli import _common
-from videoqa.cli._common import print_json, stderr, user_errors
+from videoqa.cli._common import (
+    overwrite_option,
+    prepare_output,
+    print_json,
+    resume_option,
+    stderr,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -207,8 +214,7 @@ def teach_pixels(
             with VideoReader(path) as reader:
                 frames = reader.read_at(store.get(vid).times)
             records = [
-                _record(s, teacher.answer_probs(frames, s.question, list(s.choices)))
-                for s in group
+                _record(s, teacher.answer_probs(frames, s.question, list(s.choices))) for s in group
             ]
             return writer.write_all(records)
 
@@ -247,7 +253,11 @@ def teach_command(
     teacher_spec: str = typer.Option(
         ..., "--teacher", help="feature:<dir> (trained feature teacher) or blip:<hub id or dir>."
     ),
-    out: Path = typer.Option(..., "--out", help="Teacher store file (.h5); resumed if present."),
+    out: Path = typer.Option(
+        ..., "--out", help="Teacher store file (.h5); --resume continues one."
+    ),
+    resume: bool = resume_option("teacher store"),
+    overwrite: bool = overwrite_option("teacher store"),
     video_root: Path | None = typer.Option(None, "--video-root", help="Folder of the videos."),
     batch_questions: int = typer.Option(
         64, "--batch-size", help="Questions per forward pass of the teacher."
@@ -275,6 +285,9 @@ def teach_command(
     from videoqa.models.imageqa import load_teacher
 
     with user_errors():
+        prepare_output(out, what="teacher store", resume=resume, overwrite=overwrite)
+        if overwrite:
+            errors_path(out).unlink(missing_ok=True)
         timeout = resolve_timeout(file_timeout)
         bench, samples = _questions(dataset, annotations, split, video_root)
         store = FeatureStore(features)
