@@ -18,7 +18,7 @@ LOCALIZER_CONFIGS = shipped_configs("localizer")
 
 
 def test_the_shipped_configs_are_found() -> None:
-    assert {p.stem for p in SGVLM_CONFIGS} == {"sgvlm", "nosg", "noloc", "nomask"}
+    assert {p.stem for p in SGVLM_CONFIGS} >= {"sgvlm", "nosg", "noloc", "nomask", "sgvlm_pixels"}
     assert {p.stem for p in LOCALIZER_CONFIGS} >= {"localizer_synth", "localizer_qvhighlights"}
     assert all(p.parent.name == "sgvlm" for p in SGVLM_CONFIGS)
     assert all(p.parent.name == "localizer" for p in LOCALIZER_CONFIGS)
