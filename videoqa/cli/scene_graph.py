@@ -39,7 +39,7 @@ def sg_extract_command(
     from videoqa.perception.scene_graph.store import extract_scene_graphs
 
     columns = (
-        TextColumn("[bold]sg-extract"),
+        TextColumn("[bold]scene graphs"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -47,7 +47,7 @@ def sg_extract_command(
     with user_errors():
         prepare_output(out, what="scene-graph store", resume=resume, overwrite=overwrite)
     with user_errors(), Progress(*columns, console=stderr, disable=as_json, transient=True) as bar:
-        task = bar.add_task("sg-extract", total=None)
+        task = bar.add_task("scene graphs", total=None)
         report = extract_scene_graphs(
             synthetic, predictor, like, out, batch_size=batch_size,
             on_video=lambda done, total: bar.update(task, completed=done, total=total),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from videoqa.cli._common import group, stderr, user_errors
+from videoqa.cli._common import group, overwrite_option, prepare_output, stderr, user_errors
 
 
 def llm_command(
@@ -15,6 +15,7 @@ def llm_command(
         ..., "--annotations", help="Annotation file or benchmark folder."
     ),
     out: Path = typer.Option(..., "--out", help="Folder for the LLM and its tokenizer."),
+    overwrite: bool = overwrite_option("LLM folder"),
     dataset: str = typer.Option("synthetic", "--dataset", help="Registered dataset name."),
     splits: list[str] = typer.Option(
         ["train"], "--split", help="Splits whose text trains the tokenizer."
@@ -34,6 +35,7 @@ def llm_command(
     from videoqa.models.sgvlm.llm import TinyLMConfig, create_tiny_llm
 
     with user_errors():
+        prepare_output(out, what="LLM folder", overwrite=overwrite, can_resume=False)
         texts = [SGVLMConfig.model_fields["prompt_template"].default]
         for split in splits:
             for sample in load_dataset(dataset, benchmark, split=split).samples:

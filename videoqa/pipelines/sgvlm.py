@@ -69,7 +69,7 @@ class SGVLMAnswerer:
     """Loads an SGVLM checkpoint with its frame encoder and scene-graph predictor.
 
     Args:
-        checkpoint: a folder written by ``SGVLM.save_pretrained`` (``sgvlm-train``'s
+        checkpoint: a folder written by ``SGVLM.save_pretrained`` (the ``sgvlm`` recipe's
             ``checkpoints/best``).
         triplets_per_frame: scene-graph facts listed per evidence frame.
         top_k: at most this many evidence frames (of the frames the localizer selected,

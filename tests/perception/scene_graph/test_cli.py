@@ -1,4 +1,4 @@
-"""``videoqa sg-extract`` through the CLI (training: ``tests/recipes/test_scene_graph.py``)."""
+"""``videoqa extract scene-graphs`` through the CLI (training: ``tests/recipes/test_scene_graph.py``)."""
 
 from __future__ import annotations
 
