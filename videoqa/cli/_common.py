@@ -173,6 +173,23 @@ def prepare_output(
         barrier()
 
 
+def file_timeout_option() -> float | None:
+    """The ``--file-timeout`` option of the batch jobs (seconds one video may take)."""
+    return typer.Option(
+        None,
+        "--file-timeout",
+        help="Seconds one video may take to read (0: no limit; default $VIDEOQA_FILE_TIMEOUT "
+        "or 600); a slower video is recorded as failed and the run goes on.",
+    )
+
+
+def retry_errors_option() -> bool:
+    """The ``--retry-errors`` option of the batch jobs."""
+    return typer.Option(
+        False, "--retry-errors", help="Also retry videos that failed before on the same file."
+    )
+
+
 def resume_option(what: str) -> bool:
     """The ``--resume`` option of a command writing a ``what``."""
     return typer.Option(

@@ -10,11 +10,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from videoqa.cli._common import (
+    file_timeout_option,
     group,
     overwrite_option,
     prepare_output,
     print_json,
     resume_option,
+    retry_errors_option,
     stderr,
     user_errors,
 )
@@ -75,15 +77,8 @@ def extract_command(
         128, "--batch-size", help="Frames per forward pass of the encoder."
     ),
     workers: int = typer.Option(2, "--workers", help="Decoding threads."),
-    file_timeout: float | None = typer.Option(
-        None,
-        "--file-timeout",
-        help="Seconds one video may take to read (0: no limit; default $VIDEOQA_FILE_TIMEOUT "
-        "or 600); a slower video is recorded as failed and the run goes on.",
-    ),
-    retry_errors: bool = typer.Option(
-        False, "--retry-errors", help="Also retry videos that failed before on the same file."
-    ),
+    file_timeout: float | None = file_timeout_option(),
+    retry_errors: bool = retry_errors_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
     """Encode the sampled frames of every video into a resumable feature store.

@@ -22,10 +22,12 @@ from rich.table import Table
 from videoqa.batch import ErrorLog, ItemFailure, run_item
 from videoqa.cli import _common
 from videoqa.cli._common import (
+    file_timeout_option,
     overwrite_option,
     prepare_output,
     print_json,
     resume_option,
+    retry_errors_option,
     stderr,
     user_errors,
 )
@@ -263,15 +265,8 @@ def teach_command(
         64, "--batch-size", help="Questions per forward pass of the teacher."
     ),
     device: str = typer.Option("cpu", "--device", help="Torch device."),
-    file_timeout: float | None = typer.Option(
-        None,
-        "--file-timeout",
-        help="Seconds one video may take to read (pixel teachers; 0: no limit; default "
-        "$VIDEOQA_FILE_TIMEOUT or 600).",
-    ),
-    retry_errors: bool = typer.Option(
-        False, "--retry-errors", help="Also retry videos that failed before on the same file."
-    ),
+    file_timeout: float | None = file_timeout_option(),
+    retry_errors: bool = retry_errors_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON only."),
 ) -> None:
     """Store a teacher's per-frame answer probabilities for every question of a split.
