@@ -1,4 +1,5 @@
-"""Per-item batch jobs: run each item, record its failure, go on.
+"""Per-item batch jobs: run each item, record its failure, go on; and the one rule for
+an output that already exists (:func:`prepare_output`).
 
 The batch jobs of videoqa (``extract``, ``teach``, scene-graph extraction, ``eval
 --model`` and quality scoring of a MOS table) process many items, mostly videos. One
@@ -32,7 +33,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -49,6 +51,7 @@ __all__ = [
     "default_file_timeout",
     "file_fingerprint",
     "is_job_failure",
+    "prepare_output",
     "run_item",
 ]
 
@@ -134,7 +137,9 @@ def is_job_failure(exc: BaseException) -> bool:
     return False
 
 
-def failure_of(item_id: str, exc: BaseException, path: str | os.PathLike | None = None) -> ItemFailure:
+def failure_of(
+    item_id: str, exc: BaseException, path: str | os.PathLike | None = None
+) -> ItemFailure:
     """The :class:`ItemFailure` of ``exc`` for item ``item_id`` (file ``path``)."""
     name = type(exc).__name__
     return ItemFailure(
@@ -289,3 +294,71 @@ def _video_error_names() -> frozenset[str]:
 
 
 _VIDEO_ERRORS = _video_error_names()
+
+
+def prepare_output(
+    path: Path,
+    *,
+    what: str,
+    resume: bool = False,
+    overwrite: bool = False,
+    can_resume: bool = True,
+    holds: Sequence[str] | None = None,
+    deletes: Sequence[str] | None = None,
+    resume_needs_output: bool = False,
+    barrier: Callable[[], None] | None = None,
+    is_main: bool = True,
+) -> None:
+    """The rule of every job that writes a run, store, benchmark or model: an existing
+    output at ``path`` is refused unless ``resume`` (continue it) or ``overwrite``
+    (delete it, then start again) is given.
+
+    Args:
+        path: the output file or folder. what: how to name it in messages ("feature
+            store", "run"). can_resume: whether the job can continue a partial output.
+        holds: entries of the folder whose presence means an output is there (a run:
+            ``metrics.jsonl``, ``checkpoints``); None = ``path`` is a file or a folder
+            that is not empty.
+        deletes: the entries ``overwrite`` removes (a run keeps foreign files beside
+            its own); None = ``path`` itself.
+        resume_needs_output: ``resume`` without an output is an error (a training run)
+            rather than a fresh start (a store).
+        barrier: called by every process after the check and after the deletion (under
+            ``accelerate launch``: ``wait_for_everyone``), so no process writes before
+            the main one has checked and cleaned; is_main: whether this process deletes.
+
+    Raises:
+        UsageError: an existing output without either flag, both flags, ``resume`` for
+            a job that cannot or with nothing to resume (``resume_needs_output``), or
+            ``overwrite`` of the working directory, one of its parents or the home
+            folder.
+    """
+    path = Path(path)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    if resume and not can_resume:
+        raise UsageError(f"this command cannot resume a {what}: use --overwrite")
+    if holds is None:
+        exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
+    else:
+        exists = any((path / name).exists() for name in holds)
+    if resume and resume_needs_output and not exists:
+        raise UsageError(f"--resume: {path} holds no {what} to resume")
+    if exists and not (resume or overwrite):
+        hint = "--resume to continue it or --overwrite" if can_resume else "--overwrite"
+        raise UsageError(f"{path} already holds a {what}: pass {hint} to start again")
+    if barrier is not None:
+        barrier()
+    if overwrite and is_main and (exists or deletes is not None):
+        targets = [path / name for name in deletes] if deletes is not None else [path]
+        protected = {Path.cwd().resolve(), Path.home().resolve(), *Path.cwd().resolve().parents}
+        for target in targets:
+            target = target.resolve()
+            if target in protected:
+                raise UsageError(f"refusing to delete {target} for --overwrite")
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    if barrier is not None:
+        barrier()

@@ -177,7 +177,7 @@ def test_an_unknown_sample_name_is_a_usage_error():
 
 
 def test_outputs_are_refused_unless_resume_or_overwrite(tmp_path, monkeypatch):
-    from videoqa.cli._common import prepare_output
+    from videoqa.batch import prepare_output
     from videoqa.errors import UsageError
 
     store = tmp_path / "store"

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from typer.core import TyperCommand
 
-from videoqa.errors import UsageError, VideoQAError
+from videoqa.errors import VideoQAError
 
 stderr = Console(stderr=True)
 
@@ -120,57 +118,6 @@ def print_json(model: BaseModel) -> None:
     """Print a pydantic model as indented JSON on stdout (nothing else goes to stdout)."""
     sys.stdout.write(json.dumps(model.model_dump(mode="json"), indent=2) + "\n")
     sys.stdout.flush()
-
-
-def prepare_output(
-    path: Path,
-    *,
-    what: str,
-    resume: bool = False,
-    overwrite: bool = False,
-    can_resume: bool = True,
-    barrier: Callable[[], None] | None = None,
-    is_main: bool = True,
-) -> None:
-    """The rule of every command that writes a run, store or benchmark: an existing
-    ``path`` (a file, or a folder that is not empty) is refused unless ``--resume``
-    (continue it) or ``--overwrite`` (delete it, then start again) is given.
-
-    Args:
-        path: the output file or folder. what: how to name it in messages ("feature
-            store"). can_resume: whether the command can continue a partial output.
-        barrier: called by every process after the check and after the deletion (under
-            ``accelerate launch``: ``PartialState().wait_for_everyone``), so no process
-            writes before the main one has checked and cleaned; is_main: whether this
-            process deletes.
-
-    Raises:
-        UsageError: an existing output without either flag, both flags, ``--resume``
-            for a command that cannot, or ``--overwrite`` of the working directory, one
-            of its parents or the home folder.
-    """
-    path = Path(path)
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if resume and not can_resume:
-        raise UsageError(f"this command cannot resume a {what}: use --overwrite")
-    exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
-    if exists and not (resume or overwrite):
-        hint = "--resume to continue it or --overwrite" if can_resume else "--overwrite"
-        raise UsageError(f"{path} already holds a {what}: pass {hint} to start again")
-    if barrier is not None:
-        barrier()
-    if exists and overwrite and is_main:
-        target = path.resolve()
-        protected = {Path.cwd().resolve(), Path.home().resolve(), *Path.cwd().resolve().parents}
-        if target in protected:
-            raise UsageError(f"refusing to delete {target} for --overwrite")
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
-    if barrier is not None:
-        barrier()
 
 
 def file_timeout_option() -> float | None:

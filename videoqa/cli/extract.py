@@ -9,11 +9,11 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from videoqa.batch import prepare_output
 from videoqa.cli._common import (
     file_timeout_option,
     group,
     overwrite_option,
-    prepare_output,
     print_json,
     resume_option,
     retry_errors_option,

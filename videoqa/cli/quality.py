@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from videoqa.cli._common import group, overwrite_option, prepare_output, print_json, user_errors
+from videoqa.batch import prepare_output
+from videoqa.cli._common import group, overwrite_option, print_json, user_errors
 from videoqa.errors import DataFormatError
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from videoqa.batch import prepare_output
 from videoqa.cli._common import (
     group,
     overwrite_option,
-    prepare_output,
     print_json,
     resume_option,
     stderr,

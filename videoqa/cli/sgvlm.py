@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from videoqa.cli._common import group, overwrite_option, prepare_output, stderr, user_errors
+from videoqa.batch import prepare_output
+from videoqa.cli._common import group, overwrite_option, stderr, user_errors
 
 
 def llm_command(

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from videoqa.batch import prepare_output
 from videoqa.cli._common import (
     group,
     overwrite_option,
-    prepare_output,
     print_json,
     resume_option,
     stderr,

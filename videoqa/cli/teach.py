@@ -19,12 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from videoqa.batch import ErrorLog, ItemFailure, run_item
+from videoqa.batch import ErrorLog, ItemFailure, prepare_output, run_item
 from videoqa.cli import _common
 from videoqa.cli._common import (
     file_timeout_option,
     overwrite_option,
-    prepare_output,
     print_json,
     resume_option,
     retry_errors_option,

@@ -157,7 +157,6 @@ class _BackboneRecipe(Recipe):
     """Shared by ``baseline`` and ``sparc``: only the objective differs."""
 
     config_class: ClassVar[type[BackboneConfig]] = BackboneConfig
-    configs_dir: ClassVar[str | None] = "sparc"
     monitor: ClassVar[str] = "val_accuracy"
 
     def __init__(self, config: BackboneConfig, *, data: TrainingData | None = None) -> None:
@@ -215,10 +214,13 @@ class _BackboneRecipe(Recipe):
         model.save_pretrained(directory / "model")  # type: ignore[operator]
         self.data.tokenizer.save(directory / TOKENIZER_FILE)
         (directory / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
-        if self.data.preprocessing is not None:
+        if self.data.preprocessing is not None:  # the frame encoder, sampler, frames
             (directory / PREPROCESSING_FILE).write_text(
                 json.dumps(self.data.preprocessing, indent=2) + "\n", encoding="utf-8"
             )
+
+    def restore_best(self, model: nn.Module, directory: Path) -> None:
+        model.load_weights(Path(directory) / "model")  # type: ignore[operator]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}

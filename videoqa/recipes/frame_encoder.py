@@ -181,7 +181,6 @@ class FrameEncoderRecipe(Recipe):
     name = "frame-encoder"
     config_class = FrameEncoderConfig
     monitor = "val_loss"
-    configs_dir = "frame_encoder"
 
     def __init__(self, config: FrameEncoderConfig, *, data: FrameEncoderFrames | None = None):
         super().__init__(config)

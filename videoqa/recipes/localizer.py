@@ -184,7 +184,6 @@ class LocalizerRecipe(Recipe):
     name = "localizer"
     config_class = LocalizerRecipeConfig
     monitor: ClassVar[str] = "val_MR-full-mAP"
-    configs_dir: ClassVar[str | None] = "localizer"
 
     def __init__(
         self,
@@ -334,18 +333,6 @@ class LocalizerRecipe(Recipe):
             **{f"val_{k}": v for k, v in brief.items()},
             "skipped_batches": int(stats.counters.get("skipped", 0)),
         }
-
-    def save_model(self, model: nn.Module, directory: Path) -> None:
-        """``FrameLocalizer.save_pretrained`` into ``checkpoints/best`` itself."""
-        model.save_pretrained(Path(directory))  # type: ignore[operator]
-
-    def restore_best(self, model: nn.Module, directory: Path) -> None:
-        """Copy the best epoch's weights back into ``model`` (names and shapes checked).
-
-        Raises:
-            CheckpointError: missing, damaged or mismatched checkpoint.
-        """
-        model.load_weights(Path(directory))  # type: ignore[operator]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """The QVHighlights metrics of every test split (percent)."""

@@ -146,7 +146,6 @@ class QualityRecipe(Recipe):
     name = "quality"
     config_class: ClassVar[type[RunConfig]] = QualityRunConfig
     monitor: ClassVar[str] = "epochs_done"
-    configs_dir: ClassVar[str | None] = "quality"
 
     def __init__(
         self,

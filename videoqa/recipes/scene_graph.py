@@ -186,7 +186,6 @@ class SceneGraphRecipe(Recipe):
     name = "sg-predictor"
     config_class: ClassVar[type[RunConfig]] = SceneGraphRunConfig
     monitor: ClassVar[str] = "val_score"
-    configs_dir: ClassVar[str | None] = "scene_graph"
 
     def __init__(
         self,
@@ -258,14 +257,6 @@ class SceneGraphRecipe(Recipe):
     def evaluate(self, model: nn.Module, stats: EpochStats) -> dict[str, Any]:
         metrics = evaluate_scene_graphs(model, self.frames[1], self.config.eval_batch_size)  # type: ignore[arg-type]
         return {"val_score": metrics.score, "val": metrics.model_dump(mode="json")}
-
-    def save_model(self, model: nn.Module, directory: Path) -> None:
-        """The predictor checkpoint itself (``config.json`` with the label space +
-        ``model.safetensors``) in ``directory``."""
-        model.save_pretrained(Path(directory))  # type: ignore[operator]
-
-    def restore_best(self, model: nn.Module, directory: Path) -> None:
-        model.load_weights(Path(directory))  # type: ignore[operator]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """The best epoch's metrics on ``val`` and on every ``data.test_splits`` split,

@@ -152,7 +152,6 @@ class SGVLMRecipe(Recipe):
     name = "sgvlm"
     config_class = SGVLMRecipeConfig
     monitor: ClassVar[str] = "val_accuracy"
-    configs_dir: ClassVar[str | None] = "sgvlm"
 
     def __init__(self, config: SGVLMRecipeConfig) -> None:
         super().__init__(config)

@@ -258,7 +258,6 @@ class TeacherRecipe(Recipe):
     name = "teacher"
     config_class = TeacherConfig
     monitor = "val_accuracy"
-    configs_dir = "teacher"
 
     def __init__(self, config: TeacherConfig, *, data: TeacherTrainingData | None = None):
         super().__init__(config)

@@ -26,18 +26,20 @@ class MetricsLog:
         """Append one record (a JSON object: ``kind`` ``step`` or ``epoch``, ``epoch``,
         ``step``, …) as one line; NaN / inf become null (strict JSON)."""
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(_finite(record), allow_nan=False) + "\n")
+            handle.write(json.dumps(strict_json(record), allow_nan=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
 
-def _finite(value: Any) -> Any:
+def strict_json(value: Any) -> Any:
+    """``value`` with NaN / inf floats as None (what strict JSON can hold), recursively
+    through dicts, lists and tuples."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: strict_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [strict_json(v) for v in value]
     return value
 
 

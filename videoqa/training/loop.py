@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -43,6 +42,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from torch.utils.data import DataLoader
 
+from videoqa.batch import prepare_output
 from videoqa.errors import CheckpointError, UsageError
 from videoqa.training.checkpoint import (
     find_checkpoint,
@@ -53,7 +53,7 @@ from videoqa.training.checkpoint import (
     write_dir_atomic,
 )
 from videoqa.training.data import EpochShuffleSampler
-from videoqa.training.logs import MetricsLog, plot_curve, read_metrics, trim_metrics
+from videoqa.training.logs import MetricsLog, plot_curve, read_metrics, strict_json, trim_metrics
 from videoqa.training.recipe import EpochStats, Recipe, RecipeSetup
 
 #: Files and folders of a run; ``--overwrite`` removes exactly these.
@@ -144,34 +144,6 @@ class RunResult(BaseModel):
 class Interrupted(Exception):
     """Raised by :meth:`TrainingLoop.fit` when ``stop_after_steps`` is reached (after the
     checkpoint of that step was written): what a kill at that point leaves behind."""
-
-
-def prepare_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
-    """Check the run folder before a run: a folder already holding a run is refused
-    unless resuming or overwriting (``overwrite`` deletes :data:`RUN_FILES` first).
-
-    Raises:
-        UsageError: a run is there and neither flag is given, both flags are given, or
-            ``resume`` finds no run.
-    """
-    out = Path(out)
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    holds_run = any((out / name).exists() for name in ("metrics.jsonl", "checkpoints"))
-    if resume:
-        if not holds_run:
-            raise UsageError(f"--resume: {out} holds no run to resume")
-        return
-    if holds_run and not overwrite:
-        raise UsageError(
-            f"{out} already holds a run: pass --resume to continue it or --overwrite to start again"
-        )
-    for name in RUN_FILES:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
 
 
 @dataclass
@@ -295,8 +267,18 @@ class TrainingLoop:
             CheckpointError: ``resume`` with no usable checkpoint.
             Interrupted: ``stop_after_steps`` reached.
         """
+        prepare_output(
+            self.out,
+            what="run",
+            resume=resume,
+            overwrite=overwrite,
+            holds=("metrics.jsonl", "checkpoints"),
+            deletes=RUN_FILES,
+            resume_needs_output=True,
+            barrier=self.accelerator.wait_for_everyone,
+            is_main=self.accelerator.is_main_process,
+        )
         if self.accelerator.is_main_process:
-            prepare_run_dir(self.out, resume=resume, overwrite=overwrite)
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
         self.accelerator.wait_for_everyone()
@@ -422,8 +404,10 @@ class TrainingLoop:
         state.counters, state.loss_sums, state.loss_counts = {}, {}, {}
         state.epoch_seconds = 0.0
         every = self.config.checkpoint.every_n_epochs
-        if state.epoch % every == 0 or state.epoch >= self.config.epochs or (
-            self._patience_spent(state)
+        if (
+            state.epoch % every == 0
+            or state.epoch >= self.config.epochs
+            or (self._patience_spent(state))
         ):
             self._save_last(run)
         self._maybe_stop(state)
@@ -473,7 +457,7 @@ class TrainingLoop:
             output_dir=self.out,
         )
         if self.accelerator.is_main_process:
-            text = json.dumps(_strict(result.model_dump(mode="json")), indent=2)
+            text = json.dumps(strict_json(result.model_dump(mode="json")), indent=2)
             (self.out / "results.json").write_text(text + "\n", encoding="utf-8")
             plot_curve(
                 read_metrics(self.log.path),
@@ -497,14 +481,3 @@ class TrainingLoop:
                 yield lambda n: progress.advance(task, n)
 
         return bar()
-
-
-def _strict(value: Any) -> Any:
-    """``value`` with NaN / inf floats as None (strict JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strict(v) for v in value]
-    return value

@@ -87,7 +87,6 @@ class Recipe(ABC):
             recipe's sections (its options keyed by ``name``).
         monitor: the validation metric (a key of :meth:`evaluate`) that picks the best
             epoch when the config's ``checkpoint.monitor`` is unset.
-        configs_dir: folder of the shipped YAMLs, relative to ``videoqa/configs``.
 
     The loop calls, in order: :meth:`setup` (after seeding), then per batch
     :meth:`training_step`, per epoch :meth:`evaluate` and (on a new best)
@@ -97,7 +96,6 @@ class Recipe(ABC):
     name: ClassVar[str] = ""
     config_class: ClassVar[type[RunConfig]] = RunConfig
     monitor: ClassVar[str] = "val_accuracy"
-    configs_dir: ClassVar[str | None] = None
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
@@ -127,14 +125,18 @@ class Recipe(ABC):
 
     def save_model(self, model: nn.Module, directory: Path) -> None:
         """Write the inference checkpoint (``checkpoints/best``) into the empty folder
-        ``directory``. Default: ``model.save_pretrained(directory / "model")``."""
-        model.save_pretrained(Path(directory) / "model")  # type: ignore[operator]
+        ``directory``. Default: the model's own checkpoint in that folder
+        (:meth:`videoqa.persistence.PretrainedMixin.save_pretrained`)."""
+        model.save_pretrained(Path(directory))  # type: ignore[operator]
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
-        """Load the weights :meth:`save_model` wrote back into ``model`` (strict)."""
-        from safetensors.torch import load_model
+        """Copy the weights :meth:`save_model` wrote back into ``model`` (names and
+        shapes checked). Default: :meth:`~videoqa.persistence.PretrainedMixin.load_weights`.
 
-        load_model(model, str(Path(directory) / "model" / "model.safetensors"), strict=True)
+        Raises:
+            CheckpointError: missing, damaged or mismatched checkpoint.
+        """
+        model.load_weights(Path(directory))  # type: ignore[operator]
 
     def test(self, model: nn.Module, output_dir: Path, is_main_process: bool) -> dict[str, Any]:
         """Score the best model on the test splits (JSON-able; goes into
