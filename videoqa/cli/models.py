@@ -57,6 +57,7 @@ def collect(scan: Path) -> dict:
     import videoqa.perception.scene_graph.motifs  # noqa: F401
     import videoqa.pipelines.sgvlm  # noqa: F401  (registers SGVLM's persisted classes)
     from videoqa.encoders import OFFLINE_PRESETS
+    from videoqa.errors import CheckpointError
     from videoqa.models import MODELS
     from videoqa.persistence import PERSISTED, list_model_types, read_checkpoint_config
     from videoqa.pipelines.resolve import SGVLM, list_schemes
@@ -81,7 +82,7 @@ def collect(scan: Path) -> dict:
                 try:
                     model_type = read_checkpoint_config(config).get("model_type")
                     break
-                except Exception:  # noqa: BLE001 - an unreadable folder is listed as "?"
+                except CheckpointError:  # an unreadable folder is listed as "?"
                     continue
             prefix = model_type if model_type in answering else None
             checkpoints.append(

@@ -30,7 +30,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -466,18 +467,15 @@ class TrainingLoop:
             )
         return result
 
-    def _progress(self, label: str, total: int):
-        from contextlib import contextmanager
+    @contextmanager
+    def _progress(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+        """A progress bar of ``total`` batches on the console (main process, when
+        ``logging.progress``); yields ``advance(n)``."""
+        if not (self.config.logging.progress and self.accelerator.is_main_process):
+            yield lambda n: None
+            return
+        from rich.progress import Progress
 
-        @contextmanager
-        def bar():
-            if not (self.config.logging.progress and self.accelerator.is_main_process):
-                yield lambda n: None
-                return
-            from rich.progress import Progress
-
-            with Progress(console=self.console, transient=True) as progress:
-                task = progress.add_task(label, total=total)
-                yield lambda n: progress.advance(task, n)
-
-        return bar()
+        with Progress(console=self.console, transient=True) as progress:
+            task = progress.add_task(label, total=total)
+            yield lambda n: progress.advance(task, n)
