@@ -45,13 +45,13 @@ from torch.utils.data import DataLoader
 
 from videoqa.batch import prepare_output
 from videoqa.errors import CheckpointError, UsageError
+from videoqa.persistence import write_dir_atomic
 from videoqa.training.checkpoint import (
     find_checkpoint,
     load_state,
     load_trained_weights,
     save_resumable,
     set_rng_state,
-    write_dir_atomic,
 )
 from videoqa.training.data import EpochShuffleSampler
 from videoqa.training.logs import MetricsLog, plot_curve, read_metrics, strict_json, trim_metrics
