@@ -13,6 +13,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from tests.perception.quality.toy_sets import toy_set
 from videoqa.errors import UsageError
 from videoqa.perception.quality.dataset import LabeledVideo, TrainingSet, score_targets
 from videoqa.perception.quality.distort import DistortionKind
@@ -73,24 +74,6 @@ def _toy(n_per_class: int = 12, seed: int = 0, classes=(0, 1, 3)) -> TrainingSet
         y += [c] * n_per_class
     return TrainingSet(np.concatenate(x), np.array(y), np.concatenate(s),
                        np.arange(len(videos)), tuple(videos))  # fmt: skip
-
-
-def _set(rows: list[tuple[str, DistortionKind, float]], seed: int = 0) -> TrainingSet:
-    """One 2-unit video per row ``(source, kind, shift)``: feature 0 = shift + noise."""
-    rng = np.random.default_rng(seed)
-    feats, classes, scores, video, videos = [], [], [], [], []
-    for i, (source, kind, shift) in enumerate(rows):
-        level = 0 if kind is NONE else 4
-        x = np.zeros((2, D))
-        x[:, :3] = rng.normal(0.0, 0.3, (2, 3))
-        x[:, 0] += shift
-        feats.append(x)
-        classes += [CLASS_NAMES.index(kind.value)] * 2
-        scores.append(np.tile(score_targets(kind, level), (2, 1)))
-        video += [i, i]
-        videos.append(LabeledVideo(Path(f"v{i}.mp4"), f"c{i}", source, kind, level))
-    return TrainingSet(np.concatenate(feats), np.array(classes), np.concatenate(scores),
-                       np.array(video), tuple(videos))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +150,7 @@ def test_cross_validate_scores_only_the_marked_videos(tmp_path) -> None:
         rows += [(source, NONE, 0.0)] * 4 + [(source, DistortionKind.BLUR, 4.0)] * 4
         rows += [(source, NONE, 0.0)] * 3  # variants: trained on, not scored
     rows += [("extra", NONE, 0.0)] * 3  # a source with no scored video: never held out
-    data = _set(rows)
+    data = toy_set(rows)
     scored = np.array([i % 11 < 8 and i < 22 for i in range(len(rows))])
     config = _config(tmp_path / "run", quality={"cross_validate": True})
     report = TrainingLoop(QualityRecipe(config, data=(data, scored))).fit().tests
@@ -184,7 +167,7 @@ def test_cross_validate_scores_only_the_marked_videos(tmp_path) -> None:
 def test_none_weight_moves_ambiguous_videos(none_weight, more_none, tmp_path) -> None:
     # none and blur drawn from the same distribution: only the class weights decide.
     rows = [("s", NONE, 0.0)] * 20 + [("s", DistortionKind.BLUR, 0.0)] * 20
-    data = _set(rows, seed=1)
+    data = toy_set(rows, seed=1)
     model = _fit(data, tmp_path / "run", quality={"none_weight": none_weight},
                  model={"dropout": 0.0})  # fmt: skip
     said_none = (model.predict(data.features).probabilities.argmax(axis=1) == 0).mean()
@@ -211,7 +194,7 @@ def test_resume_gives_the_same_metrics_and_model(tmp_path) -> None:
 
 
 def test_too_few_units_are_refused(tmp_path) -> None:
-    data = _set([("s", NONE, 0.0)]).select(np.array([True, False]))
+    data = toy_set([("s", NONE, 0.0)]).select(np.array([True, False]))
     recipe = QualityRecipe(_config(tmp_path / "run"), data=(data, np.ones(1, bool)))
     with pytest.raises(UsageError, match="at least 2"):
         TrainingLoop(recipe).fit()

@@ -10,17 +10,15 @@ import av
 import numpy as np
 import pytest
 
+from tests.perception.quality.toy_sets import toy_set
 from videoqa.errors import UsageError
 from videoqa.perception.quality.dataset import (
     VARIANT_SOURCES,
-    LabeledVideo,
     TrainingSet,
     pristine_variants,
-    score_targets,
 )
 from videoqa.perception.quality.distort import Distortion, DistortionKind, SourceClip, synthesize
 from videoqa.perception.quality.features import unit_feature_names
-from videoqa.perception.quality.model import CLASS_NAMES
 from videoqa.video.reader import VideoReader
 from videoqa.video.samples import sample_video
 
@@ -69,32 +67,9 @@ def test_pristine_variants_are_deterministic_valid_and_distinct():
         assert clip.height is None or 64 <= clip.height < h
 
 
-def _set(rows: list[tuple[str, DistortionKind, float]], seed: int = 0) -> TrainingSet:
-    """One 2-unit video per row ``(source, kind, shift)``: feature 0 = shift + noise."""
-    rng = np.random.default_rng(seed)
-    feats, classes, scores, video, videos = [], [], [], [], []
-    for i, (source, kind, shift) in enumerate(rows):
-        level = 0 if kind is NONE else 4
-        x = np.zeros((2, D))
-        x[:, :3] = rng.normal(0.0, 0.3, (2, 3))
-        x[:, 0] += shift
-        feats.append(x)
-        classes += [CLASS_NAMES.index(kind.value)] * 2
-        scores.append(np.tile(score_targets(kind, level), (2, 1)))
-        video += [i, i]
-        videos.append(LabeledVideo(Path(f"v{i}.mp4"), f"c{i}", source, kind, level))
-    return TrainingSet(
-        np.concatenate(feats),
-        np.array(classes),
-        np.concatenate(scores),
-        np.array(video),
-        tuple(videos),
-    )
-
-
 def test_concat_shifts_video_indices():
-    a = _set([("s0", NONE, 0.0), ("s0", DistortionKind.BLUR, 4.0)])
-    b = _set([("s1", NONE, 0.0)])
+    a = toy_set([("s0", NONE, 0.0), ("s0", DistortionKind.BLUR, 4.0)])
+    b = toy_set([("s1", NONE, 0.0)])
     both = a.concat(b)
     assert both.videos == a.videos + b.videos
     assert both.video.tolist() == [0, 0, 1, 1, 2, 2]
@@ -103,14 +78,14 @@ def test_concat_shifts_video_indices():
 
 
 def test_select_keeps_the_videos() -> None:
-    data = _set([("s0", NONE, 0.0), ("s1", DistortionKind.BLUR, 4.0), ("s0", NONE, 0.0)])
+    data = toy_set([("s0", NONE, 0.0), ("s1", DistortionKind.BLUR, 4.0), ("s0", NONE, 0.0)])
     part = data.select(data.sources() == "s0")
     assert part.video.tolist() == [0, 0, 2, 2] and part.videos == data.videos
     assert part.sources().tolist() == ["s0"] * 4
 
 
 def test_inconsistent_training_sets_are_refused() -> None:
-    data = _set([("s0", NONE, 0.0), ("s0", DistortionKind.BLUR, 4.0)])
+    data = toy_set([("s0", NONE, 0.0), ("s0", DistortionKind.BLUR, 4.0)])
     with pytest.raises(UsageError, match="inconsistent"):
         TrainingSet(data.features, data.classes[:-1], data.scores, data.video, data.videos)
     with pytest.raises(UsageError, match="video indices"):
