@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= out/demo
 
-# System packages `make test` needs: the ffmpeg CLI (test videos, benchmarks) and
-# WordNet 3.0 (WUPS of open-ended answers). `make sysdeps` installs the missing ones with
+# System packages `make test` needs: the ffmpeg CLI (test videos, benchmarks),
+# WordNet 3.0 (WUPS of open-ended answers), espeak-ng (narrated speech fixtures) and
+# Chromium (the browser test of `videoqa serve`'s page). `make sysdeps` installs the missing ones with
 # apt when it runs as root, and otherwise stops at once with one message naming them.
 
 .PHONY: demo test install dev lint sysdeps bench-decode clean
@@ -39,6 +40,8 @@ demo: install
 sysdeps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ ! -f /usr/share/wordnet/data.noun ] \
 		&& [ ! -f "$${VIDEOQA_WORDNET_DIR:-/nonexistent}/data.noun" ] \
 		&& [ ! -d "$${NLTK_DATA:-/nonexistent}/corpora/wordnet" ]; then \
@@ -53,7 +56,8 @@ sysdeps:
 	else \
 		echo "error: missing system packages:$$missing. Install them (Debian/Ubuntu:" \
 			"sudo apt-get install$$missing), then rerun. ffmpeg makes test videos;" \
-			"wordnet-base is WordNet 3.0 for WUPS." >&2; \
+			"wordnet-base is WordNet 3.0 for WUPS; espeak-ng narrates the speech" \
+			"fixtures; chromium runs the web page's browser test." >&2; \
 		exit 1; \
 	fi
 
