@@ -27,10 +27,24 @@ class Evidence(BaseModel):
         facts: human-readable facts the frame contributes (e.g. a measured quality
             feature, a scene-graph triplet).
         image: path of the saved frame, when evidence was saved.
+        modality: what the evidence is read from: ``"visual"`` (frames), ``"speech"``
+            (a transcript or subtitle segment) or ``"quality"`` (quality perception).
+        start: start of the evidence's time span, seconds (``None`` for a single
+            frame, whose time is :attr:`time`).
+        end: end of the time span, seconds (``None`` for a single frame).
+        words: the words said in the span, for speech evidence.
+        weight_map: per-region weights over the frame (e.g. token-level attention
+            pooled over patches or grid cells), row-major, ``(rows, cols)`` nested
+            lists in [0, 1]; empty when the path gives none.
     """
 
     time: float
     score: float
+    modality: str = "visual"
+    start: float | None = None
+    end: float | None = None
+    words: list[str] = Field(default_factory=list)
+    weight_map: list[list[float]] = Field(default_factory=list)
     frame_index: int | None = None
     relevance: float | None = None
     choice_probabilities: list[float] = Field(default_factory=list)
@@ -85,8 +99,9 @@ class AskResult(BaseModel):
             open-ended questions they are the softmax over the whole vocabulary,
             reported for the top-k only.
         open_ended: whether the question was answered against an answer vocabulary.
-        route: which path answered: ``"visual"`` (image–text relevance) or
-            ``"quality"`` (video quality perception, VQA²).
+        route: which path answered: ``"visual"`` (image–text relevance),
+            ``"quality"`` (video quality perception, VQA²) or ``"speech"``
+            (transcript / subtitles).
         evidence: localized moments, sorted by score (descending).
         sampled_times: all sampled frame times, seconds.
         video: the probe of the video.
@@ -96,6 +111,10 @@ class AskResult(BaseModel):
         grid: the grid view, when one was composed.
         timings: seconds spent per stage (``probe``, ``decode``, ``encode_frames``, …).
         warnings: anything the user should know (e.g. a fallback to an untrained model).
+        uncertain: ``True`` when the answer is not a real decision (a tie, or choices
+            the answering path cannot map onto its outputs); the reason is in
+            :attr:`uncertain_reason`.
+        uncertain_reason: why the answer is uncertain.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -117,3 +136,5 @@ class AskResult(BaseModel):
     grid: GridInfo | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    uncertain: bool = False
+    uncertain_reason: str | None = None
