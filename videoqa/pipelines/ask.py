@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,15 +128,36 @@ class _Scores:
     frame_probs: torch.Tensor
 
 
+# Called with a stage's name when it starts, in the current context (thread): how a
+# caller that runs a pipeline (the server's job workers) reports stage progress.
+_STAGE_LISTENER: ContextVar[Callable[[str], None] | None] = ContextVar(
+    "videoqa_stage_listener", default=None
+)
+
+
+@contextmanager
+def watch_stages(listener: Callable[[str], None]) -> Iterator[None]:
+    """Call ``listener(stage_name)`` whenever a :class:`StageTimer` stage starts inside
+    this block, in this thread (e.g. ``probe``, ``decode``, ``encode_frames``)."""
+    token = _STAGE_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _STAGE_LISTENER.reset(token)
+
+
 class StageTimer:
     """Seconds spent per named stage (``with timer.stage("decode"): ...``), summed over
-    repeated stages."""
+    repeated stages; each start is reported to the listener of :func:`watch_stages`."""
 
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        listener = _STAGE_LISTENER.get()
+        if listener is not None:
+            listener(name)
         start = time.perf_counter()
         try:
             yield
