@@ -1,5 +1,6 @@
-"""Write the evidence of an answer to disk: the localized frames, the grid view and
-``result.json``."""
+"""Write the evidence of an answer to disk: the localized frames, the grid view,
+``result.json`` and ``report.html`` (the answer as ``videoqa serve``'s page shows it,
+one self-contained file: :mod:`videoqa.pipelines.report`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.report import write_report
 from videoqa.pipelines.schema import AskResult
 
 
@@ -30,8 +32,8 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 
 def save_evidence(run: AskRun, out_dir: str | Path) -> AskResult:
     """Save evidence frames as ``evidence_<rank>_<time>s.png`` (rank 1 = highest score),
-    the grid view as ``grid.png`` and the result (with the image paths filled in) as
-    ``result.json`` in ``out_dir``.
+    the grid view as ``grid.png``, the result (with the image paths filled in) as
+    ``result.json`` and its report page as ``report.html`` in ``out_dir``.
 
     Returns:
         A copy of ``run.result`` whose ``evidence[i].image`` and ``grid.image`` name the
@@ -52,4 +54,5 @@ def save_evidence(run: AskRun, out_dir: str | Path) -> AskResult:
         run.grid_image.save(out / "grid.png")
         result.grid.image = "grid.png"
     write_json_atomic(out / "result.json", result.model_dump(mode="json"))
+    write_report(result, out)
     return result
