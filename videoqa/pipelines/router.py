@@ -1,4 +1,10 @@
-"""Route a question to the path that can answer it: video quality (VQA²) or visual.
+"""Route a question to the path that can answer it: speech, video quality (VQA²) or visual.
+
+Speech questions ("when does she mention the deadline?", "what does he say the budget
+is?") are recognized by :func:`~videoqa.pipelines.speech.recognize_speech_question` and
+answered from the transcript (or the given subtitles) by
+:class:`~videoqa.pipelines.speech.SpeechQA`; for other questions about a video that has
+speech, the transcript's evidence joins the visual answer (:meth:`SpeechQA.fuse`).
 
 Quality questions ("is the video blurry?", "rate the overall quality", "what distortion
 is most visible?", "when does the quality drop?") are recognized by
@@ -20,12 +26,14 @@ from videoqa.errors import UsageError
 from videoqa.perception.quality import QualityAnswer, answer_from_report, assess_video
 from videoqa.perception.quality.model import QualityModel, load_default_model
 from videoqa.perception.quality.questions import recognize_question
+from videoqa.perception.speech import has_audio
 from videoqa.pipelines.ask import AskRun
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
+from videoqa.pipelines.speech import SpeechQA, recognize_speech_question
 from videoqa.video.reader import VideoReader
 from videoqa.video.types import FrameBatch, VideoInfo
 
-ROUTES = ("auto", "visual", "quality")
+ROUTES = ("auto", "visual", "quality", "speech")
 QUALITY_MODEL_NAME = "videoqa-quality (VQA² stages 1-2, trained on synthesized distortions)"
 
 
@@ -33,7 +41,7 @@ def wants_quality(question: str, route: str = "auto", use_embeddings: bool = Fal
     """Whether ``question`` goes to the quality path under ``route``.
 
     Args:
-        route: ``auto`` (recognize), ``visual`` or ``quality`` (force).
+        route: ``auto`` (recognize), ``visual``, ``quality`` or ``speech`` (force).
         use_embeddings: let the sentence model judge questions the lexicon does not
             recognize (loads the bundled MiniLM model, about 5 s the first time).
 
@@ -131,13 +139,20 @@ def _quality_result(
 
 
 class QuestionRouter:
-    """Answer any question: quality questions by VQA² perception, others visually.
+    """Answer any question: speech questions from the transcript, quality questions by
+    VQA² perception, others visually (with the transcript's evidence fused in when the
+    video has speech or subtitles are given).
 
     Args:
         visual: a factory returning the visual answerer (called lazily, so a quality
             question never loads an image–text encoder), e.g. ``lambda: AskPipeline(enc)``.
-        route: ``auto``, ``visual`` or ``quality``.
-        use_embeddings: see :func:`wants_quality`.
+        route: ``auto``, ``visual``, ``quality`` or ``speech``.
+        use_embeddings: see :func:`wants_quality` (also used to recognize speech
+            questions the rules miss).
+        subtitles: a subtitle file (``.srt`` / ``.vtt``) read instead of transcribing.
+        speech: the speech answerer (default: :class:`SpeechQA` with the bundled Whisper
+            tiny.en, built when first needed), or ``False`` for no speech at all (no
+            speech route, no fusion).
     """
 
     def __init__(
@@ -145,17 +160,65 @@ class QuestionRouter:
         visual: Callable[[], Callable[..., AskRun]],
         route: str = "auto",
         use_embeddings: bool = False,
+        *,
+        subtitles: str | Path | None = None,
+        speech: SpeechQA | bool | None = None,
     ) -> None:
+        if route not in ROUTES:
+            raise UsageError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}")
         self._visual_factory = visual
         self._visual: Callable[..., AskRun] | None = None
         self.route = route
         self.use_embeddings = use_embeddings
+        self.subtitles = subtitles
+        if speech is False and (route == "speech" or subtitles is not None):
+            raise UsageError("the speech route and --subtitles need speech enabled")
+        self._speech = speech if speech is not False else None
+        self.speech_enabled = speech is not False
+
+    @property
+    def speech(self) -> SpeechQA:
+        """The speech answerer (built on first use)."""
+        if not isinstance(self._speech, SpeechQA):
+            self._speech = SpeechQA()
+        return self._speech
+
+    def _visual_run(
+        self, video: str | Path, question: str, choices: Sequence[str] | None
+    ) -> AskRun:
+        if self._visual is None:
+            self._visual = self._visual_factory()
+        return self._visual(video, question, choices)
 
     def __call__(
         self, video: str | Path, question: str, choices: Sequence[str] | None = None
     ) -> AskRun:
+        if self.route == "speech":
+            return self.speech.answer(video, question, choices, subtitles=self.subtitles)
+        if self.route == "auto" and self.speech_enabled:
+            intent = recognize_speech_question(question)
+            if not intent.is_speech and self.use_embeddings and not wants_quality(question):
+                intent = recognize_speech_question(question, use_embeddings=True)
+            if intent.is_speech:
+                return self._speech_or_visual(video, question, choices)
         if wants_quality(question, self.route, self.use_embeddings):
             return answer_quality(video, question, choices)
-        if self._visual is None:
-            self._visual = self._visual_factory()
-        return self._visual(video, question, choices)
+        run = self._visual_run(video, question, choices)
+        if self.route == "auto" and self.speech_enabled:
+            if self.subtitles is not None or has_audio(video):
+                transcript = self.speech.transcript(video, self.subtitles)
+                run = self.speech.fuse(run, transcript)
+        return run
+
+    def _speech_or_visual(
+        self, video: str | Path, question: str, choices: Sequence[str] | None
+    ) -> AskRun:
+        """A speech question: the transcript path, or the visual one (with a warning)
+        when nothing is said."""
+        transcript = self.speech.transcript(video, self.subtitles)
+        if transcript.sentences():
+            return self.speech.answer(video, question, choices, transcript=transcript)
+        run = self._visual_run(video, question, choices)
+        reason = transcript.note or "nothing is said"
+        run.result.warnings.append(f"a speech question, but {reason}: answered visually")
+        return run
