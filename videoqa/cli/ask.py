@@ -55,10 +55,19 @@ def ask_command(
         None, "--save-evidence", help="Write evidence frames, grid and result.json here."
     ),
     route: str = typer.Option(
-        "auto", "--route", help="auto | visual | quality: which path answers (auto recognizes)."
+        "auto",
+        "--route",
+        help="auto | visual | quality | speech: which path answers (auto recognizes).",
+    ),
+    subtitles: Path = typer.Option(
+        None,
+        "--subtitles",
+        help="Subtitle file (.srt / .vtt) read as what is said, instead of transcribing.",
     ),
     semantic_routing: bool = typer.Option(
-        False, "--semantic-routing", help="Let a sentence model recognize quality questions too."
+        False,
+        "--semantic-routing",
+        help="Let a sentence model recognize quality and speech questions too.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON only (stdout)."),
 ) -> None:
@@ -80,7 +89,16 @@ def ask_command(
     }
     with user_errors():
         probe(video)  # a missing or unreadable video fails before any model loads
-        router = QuestionRouter(lambda: _loaded(resolve(model, **options)), route, semantic_routing)
+        if subtitles is not None:
+            from videoqa.data.subtitles import read_subtitles
+
+            read_subtitles(subtitles)  # a missing or broken subtitle file fails here too
+        router = QuestionRouter(
+            lambda: _loaded(resolve(model, **options)),
+            route,
+            semantic_routing,
+            subtitles=subtitles,
+        )
         with stderr.status(f"answering on {video.name}"):
             run = router(video, question, choices)
         result = run.result
@@ -125,9 +143,10 @@ def _print_result(result) -> None:
     console.print(table)
     ev = Table("time (s)", "frame", "score", "supports", "facts", title="evidence")
     for item in result.evidence:
+        spanned = item.start is not None and item.end is not None
         ev.add_row(
-            f"{item.time:.2f}",
-            str(item.frame_index),
+            f"{item.start:.2f}-{item.end:.2f}" if spanned else f"{item.time:.2f}",
+            str(item.frame_index) if item.frame_index is not None else item.modality,
             f"{item.score:.3f}",
             item.supports or "",
             "; ".join(item.facts),
