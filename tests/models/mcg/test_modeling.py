@@ -1,0 +1,98 @@
+"""What is particular to MCG (arXiv:2410.09379): word aggregation, the extra text
+stream, a real TimeSformer folder loading, time-embedding interpolation, the
+temperature clamp, the classifier head, and learning a tiny QA set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import TimesformerModel
+
+from tests.models.mcg.tester import QUESTIONS, TINY, tiny_mcg, tiny_tokenizer
+from videoqa.errors import UsageError
+from videoqa.models.mcg import MCG, MCGBatch, build_mcg
+from videoqa.models.mcg.modeling import aggregate_words, timesformer_config
+from videoqa.models.mcg.configuration import VideoSettings
+
+
+def test_pieces_are_summed_into_words() -> None:
+    hidden = torch.tensor([[[1.0], [2.0], [3.0], [4.0], [9.0]]])
+    att = torch.tensor([[0.5, 0.1, 0.2, 0.3, 0.7]])
+    index = torch.tensor([[-1, 0, 0, 1, -1]])  # [CLS] wo ##rd word [PAD]
+    words, mask, watt = aggregate_words(hidden, att, index)
+    assert words[0, :, 0].tolist() == [5.0, 4.0] and mask.tolist() == [[True, True]]
+    assert torch.allclose(watt, torch.tensor([[0.3, 0.3]]))
+
+
+def test_word_index_follows_the_pieces_and_the_extra_stream() -> None:
+    tok = tiny_tokenizer()
+    model = build_mcg(TINY, tok)
+    word = next(w for w in ("collides", "cylinder", "bounces", "yellow") if len(tok.tokenize(w)) > 1)
+    text = model.processor.text([f"the {word} ?"], extra=["red cube"])
+    ids, index, types = text.input_ids[0], text.word_index[0], text.token_type_ids[0]
+    n = len(tok.tokenize(word))
+    assert index.tolist()[: 2 + n + 2] == [-1, 0] + [1] * n + [2, -1]  # [CLS] the word ? [SEP]
+    assert index.tolist()[2 + n + 2 :] == [3, 4, -1]  # red cube [SEP], words numbered on
+    assert types.tolist() == [0] * (n + 4) + [1, 1, 1]
+    assert int(ids[0]) == tok.cls_token_id
+
+
+def test_a_timesformer_folder_loads_and_time_embeddings_interpolate(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    settings = VideoSettings(**{**TINY["video"], "num_frames": 4})
+    TimesformerModel(timesformer_config(settings)).save_pretrained(tmp_path / "tsf")
+    model = build_mcg({**TINY, "video": {}}, tiny_tokenizer(), video_backbone=tmp_path / "tsf")
+    ref = TimesformerModel.from_pretrained(tmp_path / "tsf")
+    assert model.config.video.num_frames == 4 and model.config.video.pretrained == str(tmp_path / "tsf")
+    assert torch.equal(model.video.embeddings.time_embeddings, ref.embeddings.time_embeddings)
+    model.eval()
+    pixels = torch.randn(2, 4, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(
+            model.encode_video(pixels).cls, ref(pixel_values=pixels).last_hidden_state[:, 0], atol=1e-6
+        )
+        other = model.encode_video(torch.randn(2, 7, 3, 16, 16))  # 7 frames: interpolated
+    assert other.patches.shape == (2, 7, 4, 32) and other.cls_attention.shape == (2, 7, 4)
+    assert model.video.config.num_frames == 4  # restored after the call
+    with pytest.raises(UsageError):
+        model.encode_video(torch.randn(1, 4, 3, 24, 24))
+
+
+def test_temperature_is_clamped_and_classifier_head_scores_its_vocabulary() -> None:
+    model = tiny_mcg()
+    with torch.no_grad():
+        model.temperature.fill_(3.0)
+    assert float(model.clamp_temperature().detach()) == 0.5
+    clf = tiny_mcg(head="classifier", answers=["red", "blue", "two"])
+    batch = MCGBatch(torch.randn(2, 3, 3, 16, 16), torch.zeros(2, 3), clf.processor.text(QUESTIONS))
+    ll = clf.loglikelihood(batch, [["red", "blue", "zzz"], ["two", "red", "blue"]])
+    assert ll.shape == (2, 3) and float(ll[0, 2]) == -1e4
+    assert clf.generate(batch)[0] in {"red", "blue", "two"}
+    with pytest.raises(UsageError):
+        clf.qa_loss(batch, ["green", "red"])
+
+
+def test_a_tiny_mcg_learns_its_answers_and_generates_them() -> None:
+    torch.manual_seed(0)
+    model = tiny_mcg()
+    model.train()
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.randn(2, 3, 3, 16, 16, generator=g)
+    batch = MCGBatch(pixels, torch.zeros(2, 3), model.processor.text(QUESTIONS))
+    answers = ["green cube", "three"]
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(60):
+        loss = model.qa_loss(batch, answers, instance_weight=0.5, token_weight=0.5)
+        opt.zero_grad()
+        loss.total.backward()
+        opt.step()
+        first = first if first is not None else float(loss.generation)
+    assert float(loss.generation) < 0.1 * first
+    model.eval()
+    assert model.generate(batch) == answers
+    ll = model.loglikelihood(batch, [["green cube", "red", "three"], ["two", "three", "green cube"]])
+    assert ll.argmax(dim=1).tolist() == [0, 1]
+    assert isinstance(model, MCG)
