@@ -1,6 +1,6 @@
 """The ``videoqa`` command line: a few verbs, each a command or a group of commands.
 
-    videoqa ask | eval | train                                   commands
+    videoqa ask | eval | train | transcribe                      commands
     videoqa extract features | teacher | scene-graphs | oracle   precomputed stores
     videoqa data synth | probe | samples                         benchmarks and videos
     videoqa quality assess | fit-mos | export                    VQA²
@@ -22,6 +22,7 @@ import typer
 
 COMMAND_MODULES: list[str] = [
     "videoqa.cli.ask",
+    "videoqa.cli.transcribe",
     "videoqa.cli.eval",
     "videoqa.cli.train",
     "videoqa.cli.extract",

@@ -123,6 +123,8 @@ class Transcriber:
             self.cache = cache
         self._model: Any = None
         self.load_seconds = 0.0
+        self.last_from_cache = False
+        """Whether the last :meth:`transcribe` read its transcript from the cache."""
 
     @property
     def options(self) -> dict[str, Any]:
@@ -183,6 +185,7 @@ class Transcriber:
         if self.cache is not None:
             key = self.cache.key(path, self.name, self.options)
             cached = self.cache.get(key)
+            self.last_from_cache = cached is not None
             if cached is not None:
                 return cached.model_copy(update={"compute_seconds": 0.0})
         transcript = self._transcribe(path)
@@ -202,6 +205,7 @@ class Transcriber:
                 model=self.name,
                 language=self.language,
                 note="the video has no audio track: nothing is said",
+                compute_seconds=time.perf_counter() - start,
             )
         try:
             audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
