@@ -191,31 +191,48 @@ class QuestionRouter:
         return self._visual(video, question, choices)
 
     def __call__(
-        self, video: str | Path, question: str, choices: Sequence[str] | None = None
+        self,
+        video: str | Path,
+        question: str,
+        choices: Sequence[str] | None = None,
+        *,
+        subtitles: str | Path | None = None,
     ) -> AskRun:
+        """Answer ``question`` about ``video`` on the path its route picks.
+
+        Args:
+            subtitles: a subtitle file for this call (default: the router's).
+        """
+        subs = subtitles if subtitles is not None else self.subtitles
+        if subs is not None and not self.speech_enabled:
+            raise UsageError("subtitles need speech enabled")
         if self.route == "speech":
-            return self.speech.answer(video, question, choices, subtitles=self.subtitles)
+            return self.speech.answer(video, question, choices, subtitles=subs)
         if self.route == "auto" and self.speech_enabled:
             intent = recognize_speech_question(question)
             if not intent.is_speech and self.use_embeddings and not wants_quality(question):
                 intent = recognize_speech_question(question, use_embeddings=True)
             if intent.is_speech:
-                return self._speech_or_visual(video, question, choices)
+                return self._speech_or_visual(video, question, choices, subs)
         if wants_quality(question, self.route, self.use_embeddings):
             return answer_quality(video, question, choices)
         run = self._visual_run(video, question, choices)
         if self.route == "auto" and self.speech_enabled:
-            if self.subtitles is not None or has_audio(video):
-                transcript = self.speech.transcript(video, self.subtitles)
+            if subs is not None or has_audio(video):
+                transcript = self.speech.transcript(video, subs)
                 run = self.speech.fuse(run, transcript)
         return run
 
     def _speech_or_visual(
-        self, video: str | Path, question: str, choices: Sequence[str] | None
+        self,
+        video: str | Path,
+        question: str,
+        choices: Sequence[str] | None,
+        subtitles: str | Path | None,
     ) -> AskRun:
         """A speech question: the transcript path, or the visual one (with a warning)
         when nothing is said."""
-        transcript = self.speech.transcript(video, self.subtitles)
+        transcript = self.speech.transcript(video, subtitles)
         if transcript.sentences():
             return self.speech.answer(video, question, choices, transcript=transcript)
         run = self._visual_run(video, question, choices)
