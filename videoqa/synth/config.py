@@ -104,6 +104,19 @@ class SynthConfig(BaseModel):
         return {name: int(n) for name, n in zip(SPLITS, counts, strict=True)}
 
 
+#: the long-video split (MCG, arXiv:2410.09379, is about long-term VideoQA): 320 frames
+#: at 8 fps = 40 s per video. The scripted events are scheduled over fractions of the
+#: whole video (enter up to 60 %, exits 25-80 %, stops 10-70 %, changes anywhere), so
+#: they, and the questions about them, fall in both halves.
+LONG_VIDEO: dict[str, float | int] = {"frames": 320, "fps": 8.0}
+
+
+def long_video_config(**fields: object) -> SynthConfig:
+    """The :data:`LONG_VIDEO` generator config (``fields`` override any field); on the
+    command line: ``videoqa data synth --frames 320 --fps 8``."""
+    return SynthConfig(**{**LONG_VIDEO, **fields})
+
+
 def split_rule(split: str) -> CompositionRule:
     """The composition rule of a split: the ``comp`` split allows the held-out pairs."""
     return OPEN_RULE if split == "comp" else IID_RULE

@@ -8,6 +8,8 @@ Layout of ``DIR``::
     scene_graphs/<video_id>.json   :class:`~videoqa.synth.scene_graph.SceneGraph`
     qa/{train,val,test,comp}.jsonl multiple-choice questions (one JSON object a line)
     frame_qa/{train,val}.jsonl     frame-level (image) questions
+    descriptions/<split>.csv       one caption per video (WebVid CSV format, for
+                                   video-text pre-training; ``videoqa.synth.describe``)
     meta.json                      generator version, seed, parameters, counts
     scene_graph_labels.json        the scene-graph label space (attributes, predicates)
 
@@ -40,6 +42,7 @@ from videoqa.synth.config import (
     SynthConfig,
     split_rule,
 )
+from videoqa.synth.describe import write_descriptions
 from videoqa.synth.encode import write_mp4
 from videoqa.synth.frame_questions import frame_candidates
 from videoqa.synth.questions import QTYPES, Candidate, video_candidates
@@ -287,4 +290,5 @@ def generate_dataset(
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     labels = json.dumps(label_space(), indent=2) + "\n"
     (out_dir / LABELS_FILE).write_text(labels, encoding="utf-8")
+    write_descriptions(out_dir)
     return report
