@@ -6,6 +6,7 @@
     videoqa quality assess | fit-mos | export                    VQA²
     videoqa models [new-llm]                                     what --model can name
     videoqa config show | validate                               training configs
+    videoqa serve                                                HTTP API and web page
 
 A command module defines ``register(app: typer.Typer) -> None`` and puts its commands at
 the top level or into a group (:func:`videoqa.cli._common.group`); the modules are listed
@@ -34,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "videoqa.cli.models",
     "videoqa.cli.sgvlm",
     "videoqa.cli.config",
+    "videoqa.cli.serve",
 ]
 
 app = typer.Typer(
