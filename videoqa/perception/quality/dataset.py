@@ -48,6 +48,10 @@ __all__ = [
     "LabeledVideo",
     "TrainingSet",
     "build_default_training_set",
+    "build_family_training_set",
+    "clean_variants",
+    "combinations",
+    "read_source_clips",
     "build_training_set",
     "default_clips",
     "pristine_variants",
@@ -71,6 +75,9 @@ class LabeledVideo:
         source: the source video of that clip.
         kind: the distortion applied (``none`` for the pristine version).
         level: 1-5, 0 for pristine.
+        kind2, level2: the second distortion of a two-way combination (``none`` / 0
+            otherwise).
+        codec: the encoder of a compression distortion (``libx264`` otherwise).
     """
 
     path: Path
@@ -78,6 +85,15 @@ class LabeledVideo:
     source: str
     kind: DistortionKind
     level: int
+    kind2: DistortionKind = DistortionKind.NONE
+    level2: int = 0
+    codec: str = "libx264"
+
+    @property
+    def distortions(self) -> tuple[tuple[DistortionKind, int], ...]:
+        """``((kind, level), ...)`` of the distortions applied (empty for pristine)."""
+        pairs = [(self.kind, self.level), (self.kind2, self.level2)]
+        return tuple((k, lv) for k, lv in pairs if k is not DistortionKind.NONE)
 
 
 @dataclass(frozen=True)
@@ -144,17 +160,27 @@ class TrainingSet:
         )
 
 
-def score_targets(kind: DistortionKind, level: int) -> np.ndarray:
-    """Score targets ``(S,)`` of a video with distortion ``kind`` at ``level``.
+def score_targets(
+    kind: DistortionKind,
+    level: int,
+    kind2: DistortionKind = DistortionKind.NONE,
+    level2: int = 0,
+) -> np.ndarray:
+    """Score targets ``(S,)`` of a video with distortion ``kind`` at ``level`` (and,
+    for a two-way combination, ``kind2`` at ``level2``).
 
-    The overall score is ``5 - 0.8 * level`` (5 for ``none``); a dimension drops the
-    same way when ``kind`` belongs to it and stays at 5 otherwise.
+    A dimension drops by ``0.8 * level`` for each of its kinds present (the larger drop
+    when both are in it) and stays at 5 otherwise. The overall score drops by the sum of
+    the dimension drops (impairments add, as in the ITU-T G.107 E-model), clipped at 1:
+    ``5 - 0.8 * level`` for a single distortion, 5 for ``none``.
     """
-    value = 5.0 - SCORE_STEP * (0 if kind is DistortionKind.NONE else level)
-    out = [value]
+    present = [(k, lv) for k, lv in ((kind, level), (kind2, level2)) if k is not DistortionKind.NONE]
+    dims = []
     for kinds in DIMENSIONS.values():
-        out.append(value if kind in kinds else 5.0)
-    return np.asarray(out, dtype=np.float64)
+        drops = [SCORE_STEP * lv for k, lv in present if k in kinds]
+        dims.append(5.0 - max(drops, default=0.0))
+    overall = max(1.0, 5.0 - sum(5.0 - d for d in dims))
+    return np.asarray([overall, *dims], dtype=np.float64)
 
 
 def default_clips() -> list[SourceClip]:
@@ -256,6 +282,9 @@ def write_manifest(videos: Sequence[LabeledVideo], work_dir: Path) -> Path:
             "source": v.source,
             "kind": v.kind.value,
             "level": v.level,
+            "kind2": v.kind2.value,
+            "level2": v.level2,
+            "codec": v.codec,
         }
         for v in videos
     ]
@@ -282,6 +311,9 @@ def read_manifest(work_dir: Path) -> list[LabeledVideo]:
                 source=r["source"],
                 kind=DistortionKind(r["kind"]),
                 level=int(r["level"]),
+                kind2=DistortionKind(r.get("kind2", "none")),
+                level2=int(r.get("level2", 0)),
+                codec=str(r.get("codec", "libx264")),
             )
             for r in rows
         ]
@@ -294,19 +326,57 @@ def _seed(*parts: object) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def _job(clip: SourceClip, distortion: Distortion, video: Path, cache: Path) -> np.ndarray:
-    """Synthesize one video (unless present) and return its unit features (cached)."""
+def _job(
+    clip: SourceClip, distortions: list[Distortion], video: Path, cache: Path, keep: bool = True
+) -> np.ndarray:
+    """Synthesize one video (unless present) and return its unit features (cached; the
+    video is deleted after extraction unless ``keep``)."""
     if cache.is_file():
         return np.load(cache)["features"]
     if not video.is_file():
         tmp = video.with_suffix(".part.mp4")
-        synthesize(
-            clip, distortion, tmp, seed=_seed(clip.name, distortion.kind.value, distortion.level)
-        )
+        first = distortions[0]
+        parts: list[object] = [clip.name, first.kind.value, first.level]
+        if first.codec != "libx264":
+            parts.append(first.codec)
+        for d in distortions[1:]:
+            parts += [d.kind.value, d.level]
+        synthesize(clip, distortions, tmp, seed=_seed(*parts))
         tmp.replace(video)
     feats = extract_quality_features(video).matrix()
-    np.savez(cache, features=feats)
+    tmp_cache = cache.with_suffix(".part.npz")
+    np.savez(tmp_cache, features=feats)
+    tmp_cache.replace(cache)
+    if not keep:
+        video.unlink(missing_ok=True)
     return feats
+
+
+COMBO_EXCLUDED: frozenset[frozenset[DistortionKind]] = frozenset(
+    {frozenset({DistortionKind.UNDEREXPOSURE, DistortionKind.OVEREXPOSURE}),
+     frozenset({DistortionKind.BLUR, DistortionKind.LOW_RESOLUTION})}
+)  # fmt: skip
+"""Pairs never combined (they undo or mask each other)."""
+
+
+def combinations(
+    clip: SourceClip, count: int, kinds: Sequence[DistortionKind], seed: int = 0
+) -> list[tuple[Distortion, Distortion]]:
+    """``count`` two-way combinations for ``clip``: distinct pairs of kinds (not in
+    :data:`COMBO_EXCLUDED`), each at a level drawn from 2-4, the same for the same
+    clip name and seed."""
+    rng = np.random.default_rng(_seed(clip.name, "combos", seed))
+    pairs = [
+        (a, b) for i, a in enumerate(kinds) for b in kinds[i + 1 :]
+        if frozenset({a, b}) not in COMBO_EXCLUDED
+    ]  # fmt: skip
+    chosen = rng.permutation(len(pairs))[:count]
+    out = []
+    for j in sorted(chosen):
+        a, b = pairs[j]
+        la, lb = (int(v) for v in rng.integers(2, 5, size=2))
+        out.append((Distortion(kind=a, level=la), Distortion(kind=b, level=lb)))
+    return out
 
 
 def build_training_set(
@@ -316,6 +386,10 @@ def build_training_set(
     kinds: Sequence[DistortionKind] = DISTORTION_KINDS,
     levels: Sequence[int] = tuple(range(1, NUM_LEVELS + 1)),
     jobs: int = 1,
+    codecs: Sequence[str] = ("libx264",),
+    combos: int = 0,
+    combo_seed: int = 0,
+    keep_videos: bool = True,
 ) -> TrainingSet:
     """Synthesize the distorted versions of ``clips`` and extract their unit features.
 
@@ -328,36 +402,54 @@ def build_training_set(
         kinds: distortion kinds to synthesize (plus the pristine version of each clip).
         levels: levels of each kind.
         jobs: worker processes.
+        codecs: encoders of the compression ladder (keys of
+            :data:`~videoqa.perception.quality.distort.CODECS`); each gives its own
+            ladder at ``levels`` when compression is in ``kinds``.
+        combos: two-way combinations per clip (:func:`combinations`).
+        combo_seed: seed of their choice.
+        keep_videos: keep the synthesized MP4s (False: delete each after its features
+            are cached, to save disk).
 
     Returns:
         The :class:`TrainingSet` (one row per unit of every video).
     """
     (work_dir / "videos").mkdir(parents=True, exist_ok=True)
     (work_dir / "features").mkdir(parents=True, exist_ok=True)
-    plan: list[tuple[SourceClip, Distortion, LabeledVideo, Path]] = []
+    plan: list[tuple[SourceClip, list[Distortion], LabeledVideo, Path]] = []
     for clip in clips:
-        todo = [Distortion(kind=DistortionKind.NONE)]
-        todo += [Distortion(kind=k, level=lv) for k in kinds for lv in levels]
-        for d in todo:
+        todo: list[list[Distortion]] = [[Distortion(kind=DistortionKind.NONE)]]
+        for k in kinds:
+            for codec in codecs if k is DistortionKind.COMPRESSION else ("libx264",):
+                todo += [[Distortion(kind=k, level=lv, codec=codec)] for lv in levels]
+        todo += [list(pair) for pair in combinations(clip, combos, list(kinds), combo_seed)]
+        for ds in todo:
+            d = ds[0]
             level = 0 if d.kind is DistortionKind.NONE else d.level
             stem = f"{clip.name}__{d.kind.value}{level}"
+            stem += "" if d.codec == "libx264" else f"_{d.codec}"
+            second = ds[1] if len(ds) > 1 else None
+            if second is not None:
+                stem += f"+{second.kind.value}{second.level}"
             video = work_dir / "videos" / f"{stem}.mp4"
             labeled = LabeledVideo(
-                path=video, clip=clip.name, source=clip.source, kind=d.kind, level=level
-            )
-            plan.append((clip, d, labeled, work_dir / "features" / f"{stem}.npz"))
+                path=video, clip=clip.name, source=clip.source, kind=d.kind, level=level,
+                kind2=second.kind if second else DistortionKind.NONE,
+                level2=second.level if second else 0, codec=d.codec,
+            )  # fmt: skip
+            plan.append((clip, ds, labeled, work_dir / "features" / f"{stem}.npz"))
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_job, c, d, v.path, f) for c, d, v, f in plan]
+            futures = [pool.submit(_job, c, d, v.path, f, keep_videos) for c, d, v, f in plan]
             mats = [f.result() for f in futures]
     else:
-        mats = [_job(c, d, v.path, f) for c, d, v, f in plan]
+        mats = [_job(c, d, v.path, f, keep_videos) for c, d, v, f in plan]
     videos = tuple(p[2] for p in plan)
     write_manifest(videos, work_dir)
     rows = [np.repeat(i, len(m)) for i, m in enumerate(mats)]
     video_idx = np.concatenate(rows).astype(np.int64)
     classes = np.array([CLASS_NAMES.index(videos[i].kind.value) for i in video_idx], dtype=np.int64)
-    scores = np.stack([score_targets(videos[i].kind, videos[i].level) for i in video_idx])
+    targets = [score_targets(v.kind, v.level, v.kind2, v.level2) for v in videos]
+    scores = np.stack([targets[i] for i in video_idx])
     return TrainingSet(np.concatenate(mats), classes, scores, video_idx, videos)
 
 
@@ -399,6 +491,112 @@ def build_default_training_set(
             kinds=(),
             jobs=jobs,
         )
+        data = base.concat(variants)
+    scored = np.arange(len(data.videos)) < len(base.videos)
+    return data, scored
+
+
+def read_source_clips(path: Path) -> list[SourceClip]:
+    """The pristine clips listed in a JSON file (a list of
+    :class:`~videoqa.perception.quality.distort.SourceClip` objects; relative paths are
+    relative to the file's folder), e.g. the ``sources.json`` that
+    ``experiments/quality/make_sources.py`` writes. Each clip's ``source`` is its
+    content family: cross-validation holds whole families out.
+
+    Raises:
+        DataFormatError: missing or malformed file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"no source list at {path}")
+    try:
+        rows = json.loads(path.read_text())
+        clips = [SourceClip.model_validate(r) for r in rows]
+    except (ValueError, TypeError) as exc:
+        raise DataFormatError(f"malformed source list {path}: {exc}") from exc
+    return [
+        c if c.path.is_absolute() else c.model_copy(update={"path": path.parent / c.path})
+        for c in clips
+    ]
+
+
+def clean_variants(clips: Sequence[SourceClip], per_clip: int, seed: int = 0) -> list[SourceClip]:
+    """Undistorted variants of ``clips`` (class ``none``): each a random crop (each side
+    60-100 % of the frame, even pixels; clips that already have a crop keep it), a
+    random area downscale to 60-100 % of the rows, and a left-right mirror with
+    probability 1/2. ``clip_id`` is ``<clip name>-v<k>``.
+
+    Args:
+        clips: the pristine clips.
+        per_clip: variants per clip.
+        seed: seed of the random choices.
+
+    Returns:
+        ``len(clips) * per_clip`` clips (same families).
+    """
+    out = []
+    for clip in clips:
+        rng = np.random.default_rng(_seed(clip.name, "variants", seed))
+        with av.open(str(clip.path)) as container:
+            stream = container.streams.video[0]
+            width, height = stream.width, stream.height
+        for k in range(per_clip):
+            crop = clip.crop
+            if crop is None:
+                w = max(int(rng.uniform(0.6, 1.0) * width) // 2 * 2, 32)
+                h = max(int(rng.uniform(0.6, 1.0) * height) // 2 * 2, 32)
+                x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+                crop, rows = (x, y, w, h), h
+            else:
+                rows = crop[3]
+            if clip.height is not None:
+                rows = min(rows, clip.height)
+            rows = max(int(rng.uniform(0.6, 1.0) * rows) // 2 * 2, 32)
+            out.append(
+                clip.model_copy(
+                    update={
+                        "crop": crop, "height": rows, "hflip": bool(rng.uniform() < 0.5),
+                        "clip_id": f"{clip.clip_id or clip.name}-v{k}",
+                    }
+                )
+            )  # fmt: skip
+    return out
+
+
+def build_family_training_set(
+    sources: Path,
+    work_dir: Path,
+    *,
+    jobs: int = 1,
+    kinds: Sequence[DistortionKind] = DISTORTION_KINDS,
+    levels: Sequence[int] = tuple(range(1, NUM_LEVELS + 1)),
+    codecs: Sequence[str] = ("libx264",),
+    combos: int = 0,
+    variants_per_clip: int = 0,
+    seed: int = 0,
+    keep_videos: bool = False,
+) -> tuple[TrainingSet, np.ndarray]:
+    """The training set of clips of several content families: the distorted clips of
+    ``sources`` (:func:`read_source_clips`; ladders of ``kinds`` x ``levels``, one
+    compression ladder per codec, ``combos`` two-way combinations per clip) followed by
+    their undistorted :func:`clean_variants` (``work_dir/clean_variants``).
+
+    Returns:
+        ``(data, scored)`` as :func:`build_default_training_set` (``scored`` False for
+        the clean variants).
+    """
+    work_dir = Path(work_dir)
+    clips = read_source_clips(sources)
+    base = build_training_set(
+        clips, work_dir, kinds=kinds, levels=levels, jobs=jobs, codecs=codecs, combos=combos,
+        combo_seed=seed, keep_videos=keep_videos,
+    )  # fmt: skip
+    data = base
+    if variants_per_clip > 0:
+        variants = build_training_set(
+            clean_variants(clips, variants_per_clip, seed), work_dir / "clean_variants",
+            kinds=(), jobs=jobs, keep_videos=keep_videos,
+        )  # fmt: skip
         data = base.concat(variants)
     scored = np.arange(len(data.videos)) < len(base.videos)
     return data, scored

@@ -17,14 +17,14 @@ alike on small and large videos. The parameters are in :data:`LEVEL_PARAMETERS`.
 from __future__ import annotations
 
 import fractions
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 
 import av
 import av.filter
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videoqa.errors import CorruptVideoError, UsageError, VideoNotFoundError
 
@@ -74,6 +74,16 @@ LEVEL_PARAMETERS: dict[DistortionKind, tuple[float, ...]] = {
     DistortionKind.SHAKE: (1.0, 2.0, 3.5, 6.0, 10.0),
 }
 
+CODECS: dict[str, tuple[float, ...]] = {
+    # x264 constant rate factor (the compression levels above).
+    "libx264": LEVEL_PARAMETERS[DistortionKind.COMPRESSION],
+    # MPEG-4 Part 2 (FFmpeg's ``mpeg4``, 8x8 DCT blocks): fixed quantizer scale (2-31).
+    "mpeg4": (6.0, 10.0, 15.0, 22.0, 31.0),
+}
+"""Encoders of the compression distortion and their level parameters. A compressed
+video is written by that encoder (MPEG-4 Part 2 in MP4 with a fixed quantizer, FFmpeg's
+``-q:v``); every other kind is written by libx264."""
+
 _FLICKER_HZ = (3.0, 4.0, 5.0, 6.0, 8.0)
 _STUTTER_SHARE = (0.3, 1.0, 1.0, 1.0, 1.0)  # share of pictures that get held
 
@@ -86,6 +96,7 @@ class Distortion(BaseModel):
         level: severity, 1 (slight) to 5 (severe); ignored for ``none``.
         start, end: the part of the clip that is distorted, seconds from the clip start
             (``end=None``: to the end). Compression applies to the whole clip.
+        codec: encoder of a compression distortion (a key of :data:`CODECS`).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -94,11 +105,22 @@ class Distortion(BaseModel):
     level: int = Field(default=1, ge=1, le=NUM_LEVELS)
     start: float = Field(default=0.0, ge=0.0)
     end: float | None = None
+    codec: str = "libx264"
+
+    @field_validator("codec")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        if value not in CODECS:
+            raise ValueError(f"unknown codec {value!r}; expected one of {sorted(CODECS)}")
+        return value
 
     def parameter(self) -> float:
-        """The level's parameter from :data:`LEVEL_PARAMETERS` (0 for ``none``)."""
+        """The level's parameter from :data:`LEVEL_PARAMETERS` (0 for ``none``; for
+        compression the one of :data:`CODECS` for :attr:`codec`)."""
         if self.kind is DistortionKind.NONE:
             return 0.0
+        if self.kind is DistortionKind.COMPRESSION:
+            return CODECS[self.codec][self.level - 1]
         return LEVEL_PARAMETERS[self.kind][self.level - 1]
 
     def active(self, t: float) -> bool:
@@ -119,6 +141,8 @@ class SourceClip(BaseModel):
             (area interpolation; the width is rounded to even pixels), or None to keep
             the size. Used to make more pristine clips at other scales.
         hflip: mirror the frames left-right.
+        clip_id: a name for the clip (used in :attr:`name` instead of the start and
+            crop; several clips of one source family need distinct ids).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -130,10 +154,13 @@ class SourceClip(BaseModel):
     crop: tuple[int, int, int, int] | None = None
     height: int | None = Field(default=None, ge=16)
     hflip: bool = False
+    clip_id: str | None = None
 
     @property
     def name(self) -> str:
         """A file-name-safe identifier of the clip."""
+        if self.clip_id is not None:
+            return f"{self.source}_{self.clip_id}".replace(".", "p").replace("/", "_")
         crop = "" if self.crop is None else "_c{}x{}".format(*self.crop[:2])
         if self.crop is not None and (self.height is not None or self.hflip):
             crop += "_{}x{}".format(*self.crop[2:])
@@ -295,12 +322,21 @@ def _decoded_clip(clip: SourceClip) -> Iterator[tuple[av.VideoFrame, float, frac
             yield _cut(frame, clip), t - clip.start, rate
 
 
-def synthesize(clip: SourceClip, distortion: Distortion, dest: Path, *, seed: int = 0) -> Path:
-    """Write a distorted version of a pristine clip as an H.264 MP4.
+def synthesize(
+    clip: SourceClip,
+    distortion: Distortion | Sequence[Distortion],
+    dest: Path,
+    *,
+    seed: int = 0,
+) -> Path:
+    """Write a distorted version of a pristine clip as an MP4.
 
     Args:
         clip: the pristine clip.
-        distortion: what to apply (``none`` re-encodes at :data:`PRISTINE_CRF`).
+        distortion: what to apply (``none`` re-encodes at :data:`PRISTINE_CRF`), or
+            several distortions of different kinds applied together (the frame
+            distortions in the given order, then the stutter plan, then the encoder of
+            a compression distortion).
         dest: output ``.mp4`` path; its folder must exist.
         seed: seed of the random parts (noise, flicker jitter, shake, stutter positions).
 
@@ -309,8 +345,13 @@ def synthesize(clip: SourceClip, distortion: Distortion, dest: Path, *, seed: in
 
     Raises:
         VideoNotFoundError, CorruptVideoError: the source cannot be read.
-        UsageError: the clip holds no frame, or its crop has odd or empty sides.
+        UsageError: the clip holds no frame, its crop has odd or empty sides, or two
+            distortions are of the same kind.
     """
+    distortions = [distortion] if isinstance(distortion, Distortion) else list(distortion)
+    kinds = [d.kind for d in distortions if d.kind is not DistortionKind.NONE]
+    if len(set(kinds)) != len(kinds) or not distortions:
+        raise UsageError(f"give distortions of different kinds, got {[k.value for k in kinds]}")
     if clip.crop is not None and (
         clip.crop[2] < 16 or clip.crop[3] < 16 or clip.crop[2] % 2 or clip.crop[3] % 2
     ):
@@ -322,16 +363,25 @@ def synthesize(clip: SourceClip, distortion: Distortion, dest: Path, *, seed: in
     times = np.array([t for _, t, _ in frames])
     width, height = frames[0][0].width // 2 * 2, frames[0][0].height // 2 * 2
     rng = np.random.default_rng(seed)
-    distorter = _FrameDistorter(distortion, width, height, seed + 1)
-    if distortion.kind is DistortionKind.STUTTER:
-        plan = _stutter_plan(len(frames), times, distortion, rng)
-    else:
-        plan = list(range(len(frames)))
-    crf = distortion.parameter() if distortion.kind is DistortionKind.COMPRESSION else PRISTINE_CRF
+    distorters = [
+        _FrameDistorter(d, width, height, seed + 1 + j) for j, d in enumerate(distortions)
+    ]
+    stutter = [d for d in distortions if d.kind is DistortionKind.STUTTER]
+    plan = (
+        _stutter_plan(len(frames), times, stutter[0], rng) if stutter else list(range(len(frames)))
+    )
+    compression = [d for d in distortions if d.kind is DistortionKind.COMPRESSION]
+    codec = compression[0].codec if compression else "libx264"
     with av.open(str(dest), "w") as out:
-        stream = out.add_stream("libx264", rate=rate)
+        stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": f"{crf:g}", "preset": "veryfast"}
+        if codec == "libx264":
+            crf = compression[0].parameter() if compression else PRISTINE_CRF
+            stream.options = {"crf": f"{crf:g}", "preset": "veryfast"}
+        else:
+            q = int(compression[0].parameter())  # fixed quantizer: qmin = qmax = q
+            stream.codec_context.qmin = stream.codec_context.qmax = q
+            stream.bit_rate = 100_000_000  # never the binding limit
         stream.codec_context.time_base = fractions.Fraction(1) / rate
         for pts, src in enumerate(plan):
             if src < 0:
@@ -339,7 +389,9 @@ def synthesize(clip: SourceClip, distortion: Distortion, dest: Path, *, seed: in
             frame, t, _ = frames[src]
             if frame.width != width or frame.height != height:
                 frame = frame.reformat(width=width, height=height)
-            shown = distorter.apply(frame, float(pts / rate))
+            shown = frame
+            for distorter in distorters:
+                shown = distorter.apply(shown, float(pts / rate))
             shown = shown.reformat(format="yuv420p")
             shown.pts = pts
             shown.time_base = stream.codec_context.time_base

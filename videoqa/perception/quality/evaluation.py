@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from videoqa.errors import UsageError
 from videoqa.metrics.quality import quality_correlations
-from videoqa.perception.quality.dataset import TrainingSet
+from videoqa.perception.quality.dataset import LabeledVideo, TrainingSet
 from videoqa.perception.quality.distort import DISTORTION_KINDS, DistortionKind
 from videoqa.perception.quality.model import CLASS_NAMES, QualityModel
 
@@ -27,6 +27,7 @@ __all__ = [
     "TrainingReport",
     "cross_validate",
     "evaluate",
+    "video_metrics",
 ]
 
 #: ``fit(held_out_source, train)``: a model fitted on ``train`` (the units of the other
@@ -49,6 +50,15 @@ class EvalMetrics(BaseModel):
         clean_recognized: pristine videos classified ``none``.
         false_clean_level_ge2: distorted videos of levels 2-5 classified ``none``.
         confusion: ``{true kind: {predicted kind: count}}``.
+        ladder_srcc: per distortion ladder (one clip, one kind, one codec: its pristine
+            version and levels 1-5), ``SRCC(overall score, level)`` in the plain sign
+            (-1 = the score falls with every level), keyed ``clip/kind[/codec]``.
+        pairs, pairs_correct: (pristine, distorted version of the same clip) pairs,
+            two-way combinations included, and how many score the pristine one higher.
+        typed_videos, typed_correct: single-distortion videos of levels 2-5 and how
+            many get their kind right.
+        combo_videos, combo_correct: two-way combinations and how many are classified
+            as one of their two kinds.
     """
 
     videos: int
@@ -60,6 +70,13 @@ class EvalMetrics(BaseModel):
     clean_recognized: int = 0
     false_clean_level_ge2: int = 0
     confusion: dict[str, dict[str, int]]
+    ladder_srcc: dict[str, float] = {}
+    pairs: int = 0
+    pairs_correct: int = 0
+    typed_videos: int = 0
+    typed_correct: int = 0
+    combo_videos: int = 0
+    combo_correct: int = 0
 
 
 class CrossValidation(BaseModel):
@@ -81,6 +98,21 @@ class CrossValidation(BaseModel):
     false_clean_level_ge2: int = 0
     variant_clean_videos: int = 0
     variant_clean_recognized: int = 0
+    ladder_srcc_mean: float | None = None
+    ladder_srcc_worst: float | None = None
+    ladders: int = 0
+    ladders_above_target: int = 0
+    pairs: int = 0
+    pairs_correct: int = 0
+    typed_videos: int = 0
+    typed_correct: int = 0
+    combo_videos: int = 0
+    combo_correct: int = 0
+
+
+LADDER_TARGET = -0.7
+"""Every ladder's SRCC should be at most this (issue 18); ``ladders_above_target``
+counts those that are not."""
 
 
 class TrainingReport(BaseModel):
@@ -118,54 +150,108 @@ def _srcc(predicted: np.ndarray, target: np.ndarray) -> float:
         return float("nan")
 
 
-def evaluate(model: QualityModel, data: TrainingSet, mask: np.ndarray) -> EvalMetrics:
-    """Video-level metrics of ``model`` on the units selected by ``mask``.
+def video_metrics(
+    labels: list[LabeledVideo], predicted: list[str] | None, scores: np.ndarray
+) -> EvalMetrics:
+    """Video-level metrics of predicted classes and overall scores.
 
-    A video's class is the argmax of its mean unit probabilities and its score the mean
-    of its unit overall scores.
+    Args:
+        labels: the ``V`` labeled videos.
+        predicted: their predicted class names (``none`` or a kind), or None for a
+            method that only scores (class metrics are then 0 / empty).
+        scores: ``(V,)`` overall scores (higher = better).
 
     Returns:
-        The :class:`EvalMetrics`.
+        The :class:`EvalMetrics` (see its attributes for the definitions).
     """
-    pred = model.predict(data.features[mask])
-    vids = data.video[mask]
-    rows = []
-    for v in np.unique(vids):
-        sel = vids == v
-        label = data.videos[v]
-        rows.append(
-            (
-                label,
-                int(np.argmax(pred.probabilities[sel].mean(axis=0))),
-                float(pred.scores[sel, 0].mean()),
-            )
-        )
-    correct = np.array([CLASS_NAMES[p] == lab.kind.value for lab, p, _ in rows])
-    strong = np.array([lab.level != 1 for lab, _, _ in rows])
-    levels = np.array([lab.level for lab, _, _ in rows])
-    said_clean = np.array([CLASS_NAMES[p] == DistortionKind.NONE.value for _, p, _ in rows])
-    scores = np.array([s for _, _, s in rows])
+    scores = np.asarray(scores, np.float64)
+    pred = list(predicted) if predicted is not None else [""] * len(labels)
+    correct = np.array([p == lab.kind.value for lab, p in zip(labels, pred, strict=True)])
+    strong = np.array([lab.level != 1 for lab in labels])
+    levels = np.array([lab.level for lab in labels])
+    said_clean = np.array([p == DistortionKind.NONE.value for p in pred])
+    single = np.array([lab.kind2 is DistortionKind.NONE for lab in labels])
     confusion: dict[str, dict[str, int]] = {}
-    for lab, p, _ in rows:
-        cell = confusion.setdefault(lab.kind.value, {})
-        cell[CLASS_NAMES[p]] = cell.get(CLASS_NAMES[p], 0) + 1
-    kinds = np.array([lab.kind.value for lab, _, _ in rows])
+    if predicted is not None:
+        for lab, p in zip(labels, pred, strict=True):
+            cell = confusion.setdefault(lab.kind.value, {})
+            cell[p] = cell.get(p, 0) + 1
+    kinds = np.array([lab.kind.value for lab in labels])
     per_kind = []
     for kind in DISTORTION_KINDS:
-        sel = (kinds == kind.value) | (kinds == DistortionKind.NONE.value)
+        sel = ((kinds == kind.value) & single) | (kinds == DistortionKind.NONE.value)
         if len(set(levels[sel])) > 1:
             per_kind.append(_srcc(scores[sel], -levels[sel]))
+    # per-clip ladders and pristine-above-distorted pairs
+    ladders: dict[str, float] = {}
+    pairs = pairs_correct = 0
+    by_clip: dict[str, list[int]] = {}
+    for i, lab in enumerate(labels):
+        by_clip.setdefault(lab.clip, []).append(i)
+    for clip, rows in by_clip.items():
+        clean = [i for i in rows if labels[i].level == 0]
+        if not clean:
+            continue
+        ref = float(np.mean(scores[clean]))
+        steps: dict[str, list[int]] = {}
+        for i in rows:
+            lab = labels[i]
+            if lab.level == 0:
+                continue
+            pairs += 1
+            pairs_correct += int(ref > scores[i])
+            if lab.kind2 is DistortionKind.NONE:
+                key = f"{clip}/{lab.kind.value}" + ("" if lab.codec == "libx264" else f"/{lab.codec}")
+                steps.setdefault(key, []).append(i)
+        for key, rows_k in steps.items():
+            lv = [0] + [labels[i].level for i in rows_k]
+            sc = [ref] + [float(scores[i]) for i in rows_k]
+            if len(set(lv)) > 2:
+                ladders[key] = _srcc(np.asarray(sc), np.asarray(lv, np.float64))
+    typed = single & (levels >= 2)
+    combo = ~single
+    combo_ok = [
+        p in (lab.kind.value, lab.kind2.value)
+        for lab, p, c in zip(labels, pred, combo, strict=True) if c
+    ]  # fmt: skip
     return EvalMetrics(
-        videos=len(rows),
-        accuracy=float(correct.mean()),
-        accuracy_level_ge2=float(correct[strong].mean()),
+        videos=len(labels),
+        accuracy=float(correct.mean()) if predicted is not None else 0.0,
+        accuracy_level_ge2=float(correct[strong].mean()) if predicted is not None else 0.0,
         srcc_level=_srcc(scores, -levels),
         srcc_level_within_kind=float(np.mean(per_kind)) if per_kind else float("nan"),
         clean_videos=int((levels == 0).sum()),
         clean_recognized=int(said_clean[levels == 0].sum()),
         false_clean_level_ge2=int(said_clean[levels >= 2].sum()),
         confusion=confusion,
+        ladder_srcc=ladders,
+        pairs=pairs,
+        pairs_correct=pairs_correct,
+        typed_videos=int(typed.sum()),
+        typed_correct=int(correct[typed].sum()),
+        combo_videos=int(combo.sum()),
+        combo_correct=int(sum(combo_ok)),
     )
+
+
+def evaluate(model: QualityModel, data: TrainingSet, mask: np.ndarray) -> EvalMetrics:
+    """Video-level metrics of ``model`` on the units selected by ``mask``.
+
+    A video's class is the argmax of its mean unit probabilities and its score the mean
+    of its unit overall scores (:func:`video_metrics`).
+
+    Returns:
+        The :class:`EvalMetrics`.
+    """
+    pred = model.predict(data.features[mask])
+    vids = data.video[mask]
+    labels, classes, scores = [], [], []
+    for v in np.unique(vids):
+        sel = vids == v
+        labels.append(data.videos[v])
+        classes.append(CLASS_NAMES[int(np.argmax(pred.probabilities[sel].mean(axis=0)))])
+        scores.append(float(pred.scores[sel, 0].mean()))
+    return video_metrics(labels, classes, np.asarray(scores))
 
 
 def cross_validate(
@@ -205,7 +291,18 @@ def cross_validate(
     def summed(key: str) -> int:
         return int(sum(getattr(f, key) for f in folds.values()))
 
+    ladder_values = [x for f in folds.values() for x in f.ladder_srcc.values() if np.isfinite(x)]
     return CrossValidation(
+        ladder_srcc_mean=float(np.mean(ladder_values)) if ladder_values else None,
+        ladder_srcc_worst=float(np.max(ladder_values)) if ladder_values else None,
+        ladders=len(ladder_values),
+        ladders_above_target=int(sum(x > LADDER_TARGET for x in ladder_values)),
+        pairs=summed("pairs"),
+        pairs_correct=summed("pairs_correct"),
+        typed_videos=summed("typed_videos"),
+        typed_correct=summed("typed_correct"),
+        combo_videos=summed("combo_videos"),
+        combo_correct=summed("combo_correct"),
         folds=folds,
         accuracy=pooled("accuracy"),
         accuracy_level_ge2=pooled("accuracy_level_ge2"),

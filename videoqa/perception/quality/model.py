@@ -7,6 +7,24 @@ One small multi-task MLP over the per-second unit features (:mod:`.features`):
 ``1 + 4 * sigmoid(Ws h + bs)`` giving the overall score and the five dimension scores on
 the 1-5 scale (``slog(x) = sign(x) log(1 + |x|)`` tames the heavy-tailed features).
 
+**Overall score that cannot contradict its dimensions** (models with a combiner, the
+shipped one among them): the overall score is not a free head output but a monotone
+function of the five dimension scores ``d`` (:func:`combine_dimensions`)::
+
+    I = sum_k w_k (5 - d_k),  w_k >= 0          (impairments add)
+    overall = g(I),           g non-increasing  (isotonic map, knots iso_x -> iso_y)
+
+so raising any dimension score can never lower the overall score, and more blur or
+more compression can raise it only if it raises a dimension. The additive impairment
+scale follows the ITU-T G.107 E-model (R = R0 - Is - Id - Ie,eff + A: impairments of
+different causes add on one scale); ``w`` is fitted by non-negative least squares
+(Lawson & Hanson, "Solving Least Squares Problems", 1974, ch. 23; ``scipy.optimize.nnls``)
+and ``g`` by isotonic regression (pool-adjacent-violators, Ayer et al., Ann. Math.
+Statist. 26, 1955; Barlow et al., "Statistical Inference under Order Restrictions",
+1972; ``scipy.optimize.isotonic_regression``) on the training units
+(:func:`fit_combiner`), then sampled at up to :data:`COMBINER_KNOTS` knots and applied
+by linear interpolation (constant outside the knots), which keeps it monotone.
+
 Inference is NumPy only. A saved model is a checkpoint folder (``config.json`` with the
 feature, class and score names and the training report, ``model.safetensors`` with the
 parameters), so it carries everything needed to check it matches the feature
@@ -17,6 +35,7 @@ Training: the ``quality`` recipe (:mod:`videoqa.recipes.quality`, PyTorch).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -52,6 +71,71 @@ MODEL_RESOURCE = "model.safetensors"
 format, or a checkpoint folder: a ``quality`` recipe run's ``checkpoints/best``)."""
 
 _TENSORS = ("mean", "std", "w1", "b1", "wc", "bc", "ws", "bs")
+_COMBINER = ("combine_w", "iso_x", "iso_y")
+
+COMBINER_KNOTS = 48
+"""Most knots the isotonic map of the overall score keeps."""
+
+
+def combine_dimensions(
+    dimensions: np.ndarray, weights: np.ndarray, iso_x: np.ndarray, iso_y: np.ndarray
+) -> np.ndarray:
+    """The monotone overall score of dimension scores (see the module docstring).
+
+    Args:
+        dimensions: ``(U, K)`` dimension scores on the 1-5 scale.
+        weights: ``(K,)`` non-negative impairment weights ``w``.
+        iso_x: ``(M,)`` increasing impairment knots. iso_y: ``(M,)`` non-increasing
+            overall scores at the knots.
+
+    Returns:
+        ``(U,)`` overall scores, ``g(sum_k w_k (5 - d_k))``, in ``[min iso_y, max iso_y]``.
+    """
+    impairment = (5.0 - np.asarray(dimensions, np.float64)) @ np.asarray(weights, np.float64)
+    return np.interp(impairment, iso_x, iso_y)
+
+
+def fit_combiner(
+    dimensions: np.ndarray, overall: np.ndarray, knots: int = COMBINER_KNOTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit the monotone overall score: ``w >= 0`` by NNLS of the overall drop ``5 - o``
+    on the dimension drops ``5 - d``, then the non-increasing map ``g`` by isotonic
+    regression of ``o`` on the impairment ``I = (5 - d) w``, sampled at up to ``knots``
+    quantiles of ``I`` (see the module docstring for the sources).
+
+    Args:
+        dimensions: ``(N, K)`` predicted dimension scores (1-5).
+        overall: ``(N,)`` target overall scores (1-5).
+        knots: most knots kept.
+
+    Returns:
+        ``(w (K,), iso_x (M,), iso_y (M,))``: ``iso_x`` strictly increasing, ``iso_y``
+        non-increasing, within ``[1, 5]``.
+
+    Raises:
+        ValueError: shapes that disagree or fewer than 2 rows.
+    """
+    from scipy.optimize import isotonic_regression, nnls
+
+    d = np.asarray(dimensions, np.float64)
+    o = np.asarray(overall, np.float64)
+    if d.ndim != 2 or o.shape != (len(d),) or len(d) < 2:
+        raise ValueError(f"need (N, K) dimensions and (N,) overall, N >= 2; got {d.shape}, {o.shape}")
+    weights, _ = nnls(5.0 - d, 5.0 - o)
+    if not np.any(weights > 0):
+        weights = np.ones(d.shape[1])
+    impairment = (5.0 - d) @ weights
+    order = np.argsort(impairment, kind="stable")
+    x = impairment[order]
+    y = isotonic_regression(o[order], increasing=False).x
+    grid = np.unique(np.quantile(x, np.linspace(0.0, 1.0, knots)))
+    # value of the fitted step function at each grid point: the last fitted value at or
+    # before it (the fit is non-increasing, so the sampled values are too)
+    idx = np.clip(np.searchsorted(x, grid, side="right") - 1, 0, len(x) - 1)
+    values = np.clip(np.minimum.accumulate(y[idx]), 1.0, 5.0)
+    if len(grid) == 1:
+        grid, values = np.array([grid[0], grid[0] + 1.0]), np.array([values[0], values[0]])
+    return weights, grid, values
 
 
 def slog(x: np.ndarray) -> np.ndarray:
@@ -84,6 +168,8 @@ class QualityConfig(BaseModel):
         hidden_size: ``H``.
         class_names, score_names: the output names it was trained for (must equal
             :data:`CLASS_NAMES` / :data:`SCORE_NAMES` to load).
+        combiner_knots: knots of the monotone overall map (0: no combiner, the overall
+            score is the scorer head's first output).
         report: free-form training facts.
     """
 
@@ -91,6 +177,7 @@ class QualityConfig(BaseModel):
 
     feature_names: tuple[str, ...]
     hidden_size: int = Field(gt=0)
+    combiner_knots: int = Field(0, ge=0)
     class_names: tuple[str, ...] = CLASS_NAMES
     score_names: tuple[str, ...] = SCORE_NAMES
     report: dict[str, Any] = Field(default_factory=dict)
@@ -111,6 +198,9 @@ class QualityModel(PretrainedMixin):
         wc, bc: ``(C, H)``, ``(C,)`` classifier head.
         ws, bs: ``(S, H)``, ``(S,)`` scorer head.
         report: free-form training facts (data, metrics) stored with the model.
+        combine_w, iso_x, iso_y: the monotone overall score (:func:`combine_dimensions`;
+            ``(K,)``, ``(M,)``, ``(M,)``), or None: the overall score is the scorer
+            head's first output.
     """
 
     feature_names: tuple[str, ...]
@@ -123,6 +213,9 @@ class QualityModel(PretrainedMixin):
     ws: np.ndarray
     bs: np.ndarray
     report: dict = field(default_factory=dict)
+    combine_w: np.ndarray | None = None
+    iso_x: np.ndarray | None = None
+    iso_y: np.ndarray | None = None
 
     model_type: ClassVar[str] = "quality-mlp"
     config_class: ClassVar[type[BaseModel]] = QualityConfig
@@ -157,25 +250,53 @@ class QualityModel(PretrainedMixin):
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         scores = 1.0 + 4.0 / (1.0 + np.exp(-(h @ self.ws.T + self.bs)))
+        if self.has_combiner:
+            scores[:, 0] = combine_dimensions(scores[:, 1:], self.combine_w, self.iso_x, self.iso_y)
         return QualityPrediction(probabilities=probs, scores=scores)
+
+    @property
+    def has_combiner(self) -> bool:
+        """Whether the overall score is the monotone function of the dimensions."""
+        return self.combine_w is not None and self.iso_x is not None and self.iso_y is not None
+
+    def with_combiner(self, weights: np.ndarray, iso_x: np.ndarray, iso_y: np.ndarray) -> QualityModel:
+        """A copy whose overall score is :func:`combine_dimensions` with these parameters.
+
+        Raises:
+            ValueError: negative weights, knots not increasing or values increasing.
+        """
+        w, x, y = (np.asarray(a, np.float64) for a in (weights, iso_x, iso_y))
+        if w.shape != (len(DIMENSIONS),) or np.any(w < 0):
+            raise ValueError(f"combiner weights must be ({len(DIMENSIONS)},) and >= 0, got {w}")
+        if x.shape != y.shape or len(x) < 2 or np.any(np.diff(x) <= 0) or np.any(np.diff(y) > 0):
+            raise ValueError("combiner knots must increase and their values must not")
+        return dataclasses.replace(self, combine_w=w, iso_x=x, iso_y=y)
 
     # ---- checkpoints: PretrainedMixin ------------------------------------------------
     @property
     def config(self) -> QualityConfig:
         """The :class:`QualityConfig` saved in ``config.json``."""
         return QualityConfig(
-            feature_names=self.feature_names, hidden_size=self.w1.shape[0], report=self.report
+            feature_names=self.feature_names,
+            hidden_size=self.w1.shape[0],
+            combiner_knots=len(self.iso_x) if self.has_combiner else 0,
+            report=self.report,
         )
 
+    def _names(self) -> tuple[str, ...]:
+        return _TENSORS + (_COMBINER if self.has_combiner else ())
+
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """The eight parameter arrays as float64 tensors (``model.safetensors``)."""
+        """The parameter arrays as float64 tensors (``model.safetensors``): the eight of
+        the MLP, and the three of the combiner when there is one."""
         return {
-            name: torch.from_numpy(np.array(getattr(self, name), np.float64)) for name in _TENSORS
+            name: torch.from_numpy(np.array(getattr(self, name), np.float64))
+            for name in self._names()
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
         """Set the parameter arrays from ``state`` (float64 NumPy copies)."""
-        for name in _TENSORS:
+        for name in self._names():
             if name in state:
                 setattr(self, name, state[name].numpy().astype(np.float64))
             elif strict:
@@ -195,6 +316,9 @@ class QualityModel(PretrainedMixin):
             "mean": (d,), "std": (d,), "w1": (h, d), "b1": (h,),
             "wc": (c, h), "bc": (c,), "ws": (k, h), "bs": (k,),
         }  # fmt: skip
+        if config.combiner_knots:
+            m = config.combiner_knots
+            zeros.update({"combine_w": (len(DIMENSIONS),), "iso_x": (m,), "iso_y": (m,)})
         return cls(
             feature_names=config.feature_names,
             report=dict(config.report),

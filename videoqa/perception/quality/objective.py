@@ -185,7 +185,8 @@ def quality_loss(
         net: the model, or its DDP wrapper (input dropout when in training mode;
             randomness from torch's global RNG).
         z: ``(B, D)`` standardized float32 inputs. classes: ``(B,)`` int64 class
-            indices into ``CLASS_NAMES``. scores01: ``(B, S)`` float32 targets in [0, 1].
+            indices into ``CLASS_NAMES``, or ``(B, C)`` float32 class probabilities
+            (two-way combinations: half on each kind; cross-entropy with soft targets). scores01: ``(B, S)`` float32 targets in [0, 1].
         weight: ``(C,)`` float32 class weights (:func:`class_weights`).
         weights: :class:`QualityLossWeights`.
 
