@@ -135,6 +135,8 @@ def _quality_result(
         model=ModelInfo(name=QUALITY_MODEL_NAME, arch="QualityModel", pretrained=True),
         pretrained=True,
         sampler="fps",
+        uncertain=answer.uncertain,
+        uncertain_reason=answer.uncertain_reason,
     )
 
 
