@@ -195,8 +195,8 @@ class VideoStore:
                 if path.resolve().is_relative_to(self.root):
                     found.append(str(path.relative_to(self.root)))
                 if len(found) >= limit:
-                    return found
-        return found
+                    return sorted(found)
+        return sorted(found)
 
     # --------------------------------------------------------------- access
     def get(self, video_id: str) -> StoredVideo:
