@@ -40,7 +40,8 @@
   }
 
   function isQuality(result, ev) {
-    return ev.modality === "quality" || result.route === "quality";
+    // the quality path's evidence may carry the default modality "visual"
+    return ev.modality === "quality" || (result.route === "quality" && (ev.modality || "visual") === "visual");
   }
 
   // Seconds of the evidence's span: [start, end] for speech/segment evidence, else null.
