@@ -196,3 +196,49 @@ def test_input_validation(carphone_pristine):
         answer_quality_question(carphone_pristine, "  ")
     with pytest.raises(UsageError):
         answer_quality_question(carphone_pristine, "is it blurry?", ["yes"])
+
+
+def test_qalign_levels_expect_the_score():
+    levels = np.arange(1, 6)
+    for score in (1.7, 2.5, 3.3, 4.21):
+        p = rating_distribution(score)
+        assert p.sum() == pytest.approx(1.0) and np.all(p >= 0)
+        assert p @ levels == pytest.approx(score, abs=1e-9)  # Q-Align: E[level] = score
+
+
+def test_how_good_is_this_video_is_a_rating_question(report):
+    from videoqa.perception.quality.questions import recognize_question
+
+    intent = recognize_question("how good is this video?", use_embeddings=False)
+    assert intent.is_quality and intent.kind is QuestionKind.OVERALL_RATING
+    assert not recognize_question("how good is the player in this video?", use_embeddings=False).is_quality
+    ans = answer_from_report(report, "how good is this video?")
+    assert ans.choices == ["excellent", "good", "fair", "poor", "bad"]
+    assert np.dot(ans.probabilities, [5, 4, 3, 2, 1]) == pytest.approx(3.3, abs=1e-3)
+    assert not ans.uncertain
+
+
+def test_free_form_choices_map_by_meaning(report):
+    # P(blur visible) = 0.8: "very blurry" means yes, "sharp" means no
+    ans = answer_from_report(report, "is the video blurry?", ["very blurry", "sharp"])
+    assert ans.probabilities == pytest.approx([0.8, 0.2], abs=1e-4)
+    assert ans.answer == "very blurry" and not ans.uncertain
+    negated = answer_from_report(report, "is it blurry?", ["not blurry at all", "in focus", "out of focus"])
+    assert negated.answer == "out of focus"
+    assert negated.probabilities[0] == pytest.approx(negated.probabilities[1])
+    assert negated.uncertain is False  # the tie is between the two losing choices
+    words = answer_from_report(report, "how good is this video?", ["decent", "so-so", "horrible"])
+    assert words.answer == "so-so" and not words.uncertain
+
+
+def test_ties_and_unmappable_choices_are_flagged(report):
+    tie = answer_from_report(report, "is the video blurry?", ["very blurry", "blurry"])
+    assert tie.uncertain and "tie" in tie.uncertain_reason
+    assert tie.probabilities == pytest.approx([0.5, 0.5], abs=1e-6)
+    nothing = answer_from_report(report, "is the video blurry?", ["a red car", "a blue car"])
+    assert nothing.uncertain and "none of the choices" in nothing.uncertain_reason
+    partly = answer_from_report(report, "what distortion is most visible?", ["blur", "a red car"])
+    assert partly.answer == "blur" and partly.uncertain
+    assert "'a red car'" in partly.uncertain_reason and partly.probabilities[1] < 1e-4
+    yes_no_rating = answer_from_report(report, "rate the overall quality", ["yes", "no"])
+    assert yes_no_rating.uncertain and yes_no_rating.probabilities == pytest.approx([0.5, 0.5])

@@ -2,8 +2,9 @@
 
 The answer is read off the stage 1/2 outputs (:mod:`.assess`):
 
-* overall rating: the ACR label of the score; probabilities over the five labels from a
-  Gaussian of width :data:`SCORE_SIGMA` around the score;
+* overall rating: the ACR label of the score; probabilities over the five labels
+  excellent/good/fair/poor/bad (Q-Align style: their expected level is the score) from a
+  binned Gaussian of width :data:`SCORE_SIGMA` (:func:`rating_distribution`);
 * yes/no about distortions: ``P(yes)`` is the visible probability (mean over the third
   of the seconds where it is highest, :func:`~.assess.visible_probability`) of the
   kinds the question names (blur also counts low resolution);
@@ -19,9 +20,11 @@ The answer is read off the stage 1/2 outputs (:mod:`.assess`):
 * a dimension rating: the dimension's score and label.
 
 With ``choices``, each choice is mapped onto the same answer space (labels, numbers 1-5,
-yes/no, distortion names, times or "beginning / middle / end") and gets the probability
-of what it maps to; probabilities are renormalized over the choices. Evidence lists the
-seconds the answer rests on.
+yes/no, distortion names and their opposites, times or "beginning / middle / end") by a
+lexicon and then by meaning (:mod:`.choices`) and gets the probability of what it maps
+to; probabilities are renormalized over the choices. A choice mapped onto nothing, or a
+tie between the two most probable choices, makes the answer ``uncertain`` with the
+reason. Evidence lists the seconds the answer rests on.
 """
 
 from __future__ import annotations
@@ -43,9 +46,12 @@ from videoqa.perception.quality.assess import (
     quality_label,
     visible_probability,
 )
+from videoqa.perception.quality.choices import (
+    ChoiceMapping,
+    map_choices,
+)
 from videoqa.perception.quality.model import CLASS_NAMES, QualityModel
 from videoqa.perception.quality.questions import (
-    DISTORTION_TERMS,
     QuestionIntent,
     QuestionKind,
     classify_kind,
@@ -103,6 +109,9 @@ class QualityAnswer(BaseModel):
         evidence: the seconds the answer rests on, most telling first.
         score: the video's overall quality score 1-5.
         label: its ACR label.
+        uncertain: the answer is not a real decision (a tie, or choices that cannot
+            be mapped onto the quality model's outputs); why is in ``uncertain_reason``.
+        uncertain_reason: the reason, or None.
     """
 
     question: str
@@ -113,6 +122,8 @@ class QualityAnswer(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     score: float
     label: str
+    uncertain: bool = False
+    uncertain_reason: str | None = None
 
 
 def _normalize(p: np.ndarray) -> np.ndarray:
@@ -120,61 +131,33 @@ def _normalize(p: np.ndarray) -> np.ndarray:
     return p / p.sum()
 
 
+def _binned(mu: float, sigma: float) -> np.ndarray:
+    edges = np.array([1.5, 2.5, 3.5, 4.5])
+    cdf = np.array([0.5 * (1.0 + math.erf((e - mu) / (sigma * math.sqrt(2.0)))) for e in edges])
+    return np.diff(np.concatenate([[0.0], cdf, [1.0]]))
+
+
 def rating_distribution(score: float, sigma: float = SCORE_SIGMA) -> np.ndarray:
-    """``(5,)`` probabilities of the ACR labels bad..excellent for a 1-5 ``score``: the
-    mass of ``N(score, sigma^2)`` on each label's bin ``[k - 0.5, k + 0.5)`` (the outer
-    bins open-ended)."""
-    edges = np.array([-np.inf, 1.5, 2.5, 3.5, 4.5, np.inf])
-    cdf = np.array(
-        [
-            0.5 * (1.0 + math.erf((e - score) / (sigma * math.sqrt(2.0))))
-            if np.isfinite(e)
-            else (0.0 if e < 0 else 1.0)
-            for e in edges
-        ]
-    )
-    return np.diff(cdf)
+    """``(5,)`` probabilities of the ACR levels bad..excellent (1..5) for a 1-5 ``score``,
+    the Q-Align form of the answer (Wu et al., "Q-Align: Teaching LMMs for Visual
+    Scoring via Discrete Text-Defined Levels", ICML 2024, §3.3: the score is the
+    expectation of the level under the level probabilities).
 
-
-def _choice_rating(choice: str) -> int | None:
-    """ACR rating 1-5 a choice text stands for, or None."""
-    text = choice.strip().lower()
-    m = re.fullmatch(r"\(?([1-5])\)?(?:\s*/\s*5)?(?:\s*[-:.]?\s*\w+)?", text)
-    if m:
-        return int(m.group(1))
-    for k, label in enumerate(RATING_LABELS, start=1):
-        if re.search(rf"\b{label}\b", text):
-            return k
-    aliases = {
-        "very good": 5,
-        "great": 5,
-        "high": 4,
-        "average": 3,
-        "medium": 3,
-        "moderate": 3,
-        "mediocre": 3,
-        "low": 2,
-        "very poor": 1,
-        "very low": 1,
-        "terrible": 1,
-        "awful": 1,
-        "worst": 1,
-    }
-    for word, k in sorted(aliases.items(), key=lambda kv: -len(kv[0])):
-        if re.search(rf"\b{word}\b", text):
-            return k
-    return None
-
-
-def _choice_kind(choice: str) -> str | None:
-    """Distortion kind (or ``none``) a choice names, or None."""
-    text = choice.lower()
-    if re.search(r"\b(none|no distortion|no visible|nothing|clean|pristine|no problem)\b", text):
-        return "none"
-    for kind, terms in DISTORTION_TERMS.items():
-        if any(re.search(rf"\b{t}\b", text) for t in terms):
-            return kind
-    return None
+    The probabilities are the masses of ``N(mu, sigma^2)`` on the level bins
+    ``[k - 0.5, k + 0.5)`` (outer bins open-ended), with ``mu`` chosen (by bisection:
+    the expectation grows with ``mu``) so that ``sum_k k p_k`` equals the score (clipped
+    to ``[1.01, 4.99]``, the ends being reachable only in the limit).
+    """
+    target = float(np.clip(score, 1.01, 4.99))
+    levels = np.arange(1, 6)
+    lo, hi = target - 6.0, target + 6.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(_binned(mid, sigma) @ levels) < target:
+            lo = mid
+        else:
+            hi = mid
+    return _binned(0.5 * (lo + hi), sigma)
 
 
 def _choice_yes(choice: str) -> bool | None:
@@ -293,8 +276,16 @@ def _merge_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, floa
     return merged
 
 
-def _over_choices(choices: Sequence[str], mapper, values: dict, default: float) -> np.ndarray:
-    return _normalize(np.array([values.get(mapper(c), default) for c in choices]))
+TIE_MARGIN = 0.01
+"""Two choices whose probabilities differ by less than this are a tie (``uncertain``)."""
+
+_SPACE_WORDS = {
+    "distortion_yes_no": "yes / no about the named distortion",
+    "good_bad": "yes / no or good / bad quality",
+    "rating": "the five quality levels (excellent, good, fair, poor, bad)",
+    "kind": "the distortion kinds (or none)",
+    "span": "times in the video",
+}
 
 
 def _with_choices(
@@ -304,35 +295,85 @@ def _with_choices(
     space: list[str],
     probs: np.ndarray,
     weights: np.ndarray | None,
-) -> np.ndarray:
-    """Probabilities of the given choices, by mapping them onto the answer space."""
+    kinds: Sequence[str] = (),
+    negative: bool = False,
+) -> tuple[np.ndarray, list[int], str]:
+    """Probabilities of the given choices, by mapping them onto the answer space
+    (:func:`~videoqa.perception.quality.choices.map_choices`).
+
+    Returns:
+        ``(probabilities (n,), indices of the unmapped choices, the space's name)``;
+        the probabilities are renormalized over the mapped choices (uniform when none
+        maps).
+    """
     if intent_kind in (QuestionKind.DISTORTION_YES_NO, QuestionKind.QUALITY_YES_NO):
-        table = {True: probs[0], False: probs[1]}
-        return _over_choices(choices, _choice_yes, table, 0.0)
-    if intent_kind in (QuestionKind.OVERALL_RATING, QuestionKind.DIMENSION_RATING):
+        p_yes = float(probs[0])
+        if intent_kind is QuestionKind.DISTORTION_YES_NO:
+            table = {True: p_yes, False: 1.0 - p_yes}
+            mapping = map_choices(choices, "distortion_yes_no", kinds)
+            name = "distortion_yes_no"
+        else:  # yes / no against the question; other choices as good / bad quality
+            p_good = 1.0 - p_yes if negative else p_yes
+            table = {"yes": p_yes, "no": 1.0 - p_yes, True: p_good, False: 1.0 - p_good}
+            answers = [{True: "yes", False: "no", None: None}[_choice_yes(c)] for c in choices]
+            mapping = map_choices(choices, "good_bad")
+            values = [a if a is not None else v for a, v in zip(answers, mapping.values, strict=True)]
+            mapping = ChoiceMapping(tuple(values), mapping.methods)
+            name = "good_bad"
+    elif intent_kind in (QuestionKind.OVERALL_RATING, QuestionKind.DIMENSION_RATING):
         table = {5 - j: p for j, p in enumerate(probs)}  # space is excellent..bad
-        return _over_choices(choices, _choice_rating, table, 0.0)
-    if intent_kind is QuestionKind.MAIN_DISTORTION:
+        mapping, name = map_choices(choices, "rating"), "rating"
+    elif intent_kind is QuestionKind.MAIN_DISTORTION:
         table = dict(zip(space, probs, strict=True))
-        return _over_choices(choices, _choice_kind, table, 0.0)
-    scores = np.array([s.score for s in report.seconds])
-    p_no_drop = math.exp(-(np.median(scores) - scores.min()) / DROP_MARGIN)
-    out = []
-    for c in choices:  # WHEN_DROP: mass of the low seconds inside the choice's span
-        if _NO_DROP_RE.search(c):
-            out.append(p_no_drop)
-            continue
-        span = _choice_span(c, report.duration)
-        if span is None or weights is None:
-            out.append(0.0)
-            continue
-        a, b = span
-        out.append(
-            sum(
+        mapping, name = map_choices(choices, "kind"), "kind"
+    else:  # WHEN_DROP: mass of the low seconds inside the choice's span
+        scores = np.array([s.score for s in report.seconds])
+        p_no_drop = math.exp(-(np.median(scores) - scores.min()) / DROP_MARGIN)
+        out, unmapped = [], []
+        for i, c in enumerate(choices):
+            if _NO_DROP_RE.search(c):
+                out.append(p_no_drop)
+                continue
+            span = _choice_span(c, report.duration)
+            if span is None or weights is None:
+                out.append(0.0)
+                unmapped.append(i)
+                continue
+            a, b = span
+            out.append(sum(
                 w for s, w in zip(report.seconds, weights, strict=True) if s.start < b and s.end > a
-            )
+            ))  # fmt: skip
+        p = np.array(out) if len(unmapped) < len(choices) else np.ones(len(choices))
+        return _normalize(p), unmapped, "span"
+    unmapped = mapping.unmapped
+    p = np.array([0.0 if v is None else table.get(v, 0.0) for v in mapping.values])
+    if len(unmapped) == len(choices):
+        p = np.ones(len(choices))
+    return _normalize(p), unmapped, name
+
+
+def uncertainty(
+    choices: Sequence[str], probs: np.ndarray, unmapped: Sequence[int], space: str
+) -> str | None:
+    """Why an answer over ``choices`` is not a real decision, or None: no choice maps
+    onto the answer space, some do not, or the two most probable choices tie (within
+    :data:`TIE_MARGIN`)."""
+    if len(unmapped) == len(choices):
+        return (
+            f"none of the choices maps onto what the quality model measures "
+            f"({_SPACE_WORDS[space]}); the probabilities are uniform"
         )
-    return _normalize(np.array(out))
+    reasons = []
+    if unmapped:
+        names = ", ".join(repr(choices[i]) for i in unmapped)
+        reasons.append(
+            f"choice(s) {names} could not be mapped onto {_SPACE_WORDS[space]} and got probability 0"
+        )
+    order = np.argsort(-np.asarray(probs))
+    if len(order) > 1 and probs[order[0]] - probs[order[1]] < TIE_MARGIN:
+        a, b = choices[int(order[0])], choices[int(order[1])]
+        reasons.append(f"tie between {a!r} and {b!r} (p={probs[order[0]]:.3f} / {probs[order[1]]:.3f})")
+    return "; ".join(reasons) or None
 
 
 def _free_answer(
@@ -383,10 +424,18 @@ def answer_from_report(
     else:
         kind, kinds, dim, neg = intent.kind, intent.distortions, intent.dimension, intent.negative
     text, space, probs, ev, weights = _free_answer(report, kind, kinds, dim, neg)
+    reason = None
     if choices:
-        probs = _with_choices(kind, report, choices, space, np.asarray(probs), weights)
+        probs, unmapped, name = _with_choices(
+            kind, report, choices, space, np.asarray(probs), weights, kinds, neg
+        )
         space, text = list(choices), list(choices)[int(np.argmax(probs))]
+        reason = uncertainty(space, probs, unmapped, name)
+    elif kind in (QuestionKind.DISTORTION_YES_NO, QuestionKind.QUALITY_YES_NO):
+        reason = uncertainty(space, np.asarray(probs), [], "good_bad")
     return QualityAnswer(
+        uncertain=reason is not None,
+        uncertain_reason=reason,
         question=question,
         kind=kind,
         answer=text,

@@ -136,6 +136,9 @@ _STRONG = (
     r"visual defects?",
     r"wrong with the (?:video|clip|footage|image|picture)",
     r"how good does",
+    r"how (?:good|bad|nice|watchable|good-looking) (?:is|was|are|does) (?:the |this |that |my )?"
+    r"(?:video|clip|footage|recording|movie|film)",
+    r"(?:is|was) (?:the |this |that |my )?(?:video|clip|footage|recording) (?:any )?good",
     r"well[- ]shot",
     r"mos\b",
 )
