@@ -59,11 +59,32 @@ def parse_subtitles(
     """
     import pysubs2
 
+    if format_ == "vtt" or (format_ is None and text.lstrip("\ufeff").startswith("WEBVTT")):
+        text = _drop_cue_identifiers(text)
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=format_)
     except (pysubs2.exceptions.Pysubs2Error, ValueError) as err:
         raise DataFormatError(f"{name}: not a readable subtitle file ({err})") from None
     return _cues(subs)
+
+
+def _drop_cue_identifiers(text: str) -> str:
+    """WebVTT text without cue identifier lines (the optional line just before a cue's
+    timing line), which pysubs2 would read as the previous cue's text."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    keep = [
+        line
+        for i, line in enumerate(lines)
+        if not (
+            i + 1 < len(lines)
+            and "-->" in lines[i + 1]
+            and "-->" not in line
+            and line.strip()
+            and (i == 0 or not lines[i - 1].strip())
+            and not line.startswith("WEBVTT")
+        )
+    ]
+    return "\n".join(keep)
 
 
 def read_subtitles(path: str | Path) -> list[SubtitleCue]:

@@ -132,6 +132,7 @@ def narrate_words(
     voice: str = "en-us",
     speed: int = 150,
     word_gap: float = 0.06,
+    min_pause: float | None = None,
 ) -> tuple[np.ndarray, list[NarratedSentence]]:
     """Synthesize ``sentences`` word by word onto one timeline.
 
@@ -139,6 +140,9 @@ def narrate_words(
         sentences: what to say and when (each ``start`` in seconds); they must not overlap.
         voice, speed: espeak-ng voice name and words per minute.
         word_gap: silence between the words of a sentence, seconds.
+        min_pause: when a sentence would start less than this many seconds after the
+            previous one ends, it starts that late instead (the timeline records where);
+            None: such sentences are an error.
 
     Returns:
         ``(audio (N,) float32 at 22,050 Hz, the timeline)``.
@@ -155,12 +159,15 @@ def narrate_words(
             tokens = _TOKEN.findall(spec.text)
             if not tokens:
                 raise UsageError(f"nothing to say in {spec.text!r}")
-            if spec.start < cursor:
+            start = spec.start
+            if min_pause is not None and timeline:
+                start = max(start, cursor + min_pause)
+            if start < cursor:
                 raise UsageError(
                     f"sentence at {spec.start:.2f} s starts before the previous one ends "
                     f"({cursor:.2f} s): {spec.text!r}"
                 )
-            t = spec.start
+            t = start
             words = []
             for token in tokens:
                 audio = _speak(token, voice, speed, Path(tmp))
@@ -189,6 +196,7 @@ def build_narrated_clip(
     voice: str = "en-us",
     speed: int = 150,
     word_gap: float = 0.06,
+    min_pause: float | None = None,
     tail: float = 1.0,
 ) -> NarratedClip:
     """Write ``out`` (MP4): ``video``'s frames (looped as needed) with ``sentences``
@@ -201,7 +209,7 @@ def build_narrated_clip(
             any, is dropped.
         out: the clip to write (atomically: a temporary file renamed into place).
         duration: clip length in seconds (default: the narration's end + ``tail``).
-        voice, speed, word_gap: see :func:`narrate_words`.
+        voice, speed, word_gap, min_pause: see :func:`narrate_words`.
         tail: seconds of silence after the last word when ``duration`` is not given.
 
     Raises:
@@ -211,7 +219,9 @@ def build_narrated_clip(
     """
     import av
 
-    audio, timeline = narrate_words(sentences, voice=voice, speed=speed, word_gap=word_gap)
+    audio, timeline = narrate_words(
+        sentences, voice=voice, speed=speed, word_gap=word_gap, min_pause=min_pause
+    )
     spoken = len(audio) / ESPEAK_RATE
     duration = float(duration) if duration is not None else spoken + tail
     if duration < spoken:

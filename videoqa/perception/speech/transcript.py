@@ -66,6 +66,8 @@ class Transcript(BaseModel):
         language: language code (``"en"``).
         duration: seconds of audio read (0 without an audio track).
         segments: in time order.
+        speech: the stretches of speech the voice-activity detector found,
+            ``[start, end]`` seconds (empty for subtitles, or without VAD).
         note: why the transcript is empty (no audio track, no speech found), else None.
         compute_seconds: seconds spent decoding and recognizing (0 for a cached or
             subtitle transcript).
@@ -76,6 +78,7 @@ class Transcript(BaseModel):
     language: str = "en"
     duration: float = 0.0
     segments: list[Segment] = Field(default_factory=list)
+    speech: list[tuple[float, float]] = Field(default_factory=list)
     note: str | None = None
     compute_seconds: float = 0.0
 
@@ -94,32 +97,53 @@ class Transcript(BaseModel):
         """Every word in time order."""
         return [w for s in self.segments for w in s.words]
 
-    def sentences(self) -> list[Segment]:
-        """Segments split at sentence ends (a word ending in ``.``, ``!`` or ``?``), each
-        span running from its first word's start to its last word's end. Segments
-        without words (subtitle cues) are kept whole. These are the units the speech-QA
-        path retrieves and the spans it answers "when" with."""
-        units: list[Segment] = []
-        for seg in self.segments:
-            if not seg.words:
-                if seg.text.strip():
-                    units.append(seg)
-                continue
-            current: list[Word] = []
-            for word in seg.words:
-                current.append(word)
-                if _SENTENCE_END.search(word.word.strip()):
-                    units.append(_unit(current))
-                    current = []
-            if current:
+    def sentences(self, pause: float = 0.5) -> list[Segment]:
+        """The transcript cut into sentence-like units, each span running from its first
+        word's start to its last word's end (seconds). Words are taken across segment
+        boundaries (Whisper may end a segment mid-sentence); a unit ends after a word
+        that ends a sentence (``.``, ``!``, ``?``) or where the speech pauses: the next
+        word lies in another :attr:`speech` stretch, or (without speech stretches)
+        starts at least ``pause`` s later. Segments without words (subtitle cues) are
+        kept whole. These are the units the speech-QA path retrieves and the spans it
+        answers "when" with."""
+        units: list[Segment] = [s for s in self.segments if not s.words and s.text.strip()]
+        words = self.words
+        stretch = [_stretch_of(w, self.speech) for w in words]
+        current: list[Word] = []
+        for i, word in enumerate(words):
+            current.append(word)
+            last = i + 1 == len(words)
+            if (
+                last
+                or _SENTENCE_END.search(word.word.strip())
+                or (self.speech and stretch[i + 1] != stretch[i])
+                or (not self.speech and words[i + 1].start - word.end >= pause)
+            ):
                 units.append(_unit(current))
-        return units
+                current = []
+        return sorted(units, key=lambda u: u.start)
 
     def to_srt(self) -> str:
         """The segments as SRT subtitles (times rounded to milliseconds)."""
         return write_srt(
             [SubtitleCue(start=s.start, end=s.end, text=s.text.strip()) for s in self.segments]
         )
+
+
+def _stretch_of(word: Word, stretches: Sequence[tuple[float, float]]) -> int:
+    """Index of the speech stretch that overlaps ``word`` most (the nearest one when
+    none overlaps); -1 without stretches."""
+    if not stretches:
+        return -1
+    overlaps = [min(word.end, e) - max(word.start, s) for s, e in stretches]
+    best = max(range(len(stretches)), key=lambda i: overlaps[i])
+    if overlaps[best] > 0:
+        return best
+    mid = (word.start + word.end) / 2
+    return min(
+        range(len(stretches)),
+        key=lambda i: min(abs(mid - stretches[i][0]), abs(mid - stretches[i][1])),
+    )
 
 
 def _join(words: Sequence[str]) -> str:

@@ -9,7 +9,13 @@ small.en``, downloaded by faster-whisper when the network allows).
 Audio is decoded by PyAV (``faster_whisper.decode_audio``: resampled to 16 kHz mono);
 the Silero voice-activity filter that ships in the faster-whisper wheel drops the
 silence before recognition (``vad_filter``); word timestamps come from Whisper's
-cross-attention alignment (faster-whisper's ``word_timestamps``). A video without an
+cross-attention alignment (faster-whisper's ``word_timestamps``). That alignment lets a
+word run on into the pause after it (or start early in the pause before it), so with
+``refine_words`` the same VAD, run again with a short minimum silence (``pause``, 0.5 s),
+finds the stretches of speech and each word is clipped to the stretch it overlaps most
+(the idea of VAD-bounded word times, as WhisperX does before its forced alignment;
+Bain et al. 2023 §3). The stretches are kept in :attr:`Transcript.speech`, where
+:meth:`Transcript.sentences` cuts units at pauses. A video without an
 audio track, or whose audio holds no speech, gives an empty :class:`Transcript` with a
 note saying which, never an error. Transcripts are cached by file content + model +
 options (:class:`~videoqa.perception.speech.cache.TranscriptCache`).
@@ -91,6 +97,9 @@ class Transcriber:
         vad_filter: drop non-speech with the Silero VAD before recognition.
         beam_size: beam search width.
         language: spoken language (tiny.en knows only ``"en"``).
+        refine_words: clip word spans to the speech stretches (module docstring).
+        pause: the shortest silence (s) between two speech stretches, for
+            ``refine_words``.
         cache: a :class:`TranscriptCache`, ``None`` for the default folder, or ``False``
             for no cache.
 
@@ -107,6 +116,8 @@ class Transcriber:
         vad_filter: bool = True,
         beam_size: int = 5,
         language: str = "en",
+        refine_words: bool = True,
+        pause: float = 0.5,
         cache: TranscriptCache | None | bool = None,
     ) -> None:
         self.model_path, self.name = resolve_whisper_model(model)
@@ -115,6 +126,8 @@ class Transcriber:
         self.vad_filter = vad_filter
         self.beam_size = beam_size
         self.language = language
+        self.refine_words = refine_words
+        self.pause = pause
         if cache is False:
             self.cache: TranscriptCache | None = None
         elif cache is None or cache is True:
@@ -135,6 +148,8 @@ class Transcriber:
             "beam_size": self.beam_size,
             "language": self.language,
             "word_timestamps": True,
+            "refine_words": self.refine_words,
+            "pause": self.pause,
         }
 
     def load(self) -> Any:
@@ -233,6 +248,10 @@ class Transcriber:
         )
         segments = [_segment(piece) for piece in pieces]
         segments = [s for s in segments if s.text.strip()]
+        stretches: list[tuple[float, float]] = []
+        if self.refine_words and segments:
+            stretches = speech_stretches(audio, self.pause)
+            segments = [_clip_words(s, stretches) for s in segments]
         note = None
         if not segments:
             note = "no speech found in the audio" + (
@@ -244,9 +263,45 @@ class Transcriber:
             language=self.language,
             duration=duration,
             segments=segments,
+            speech=stretches,
             note=note,
             compute_seconds=time.perf_counter() - start,
         )
+
+
+def speech_stretches(audio: Any, pause: float = 0.5, pad: float = 0.1) -> list[tuple[float, float]]:
+    """Stretches of speech in 16 kHz mono ``audio`` ``(N,)`` float32, ``[(start, end)]``
+    seconds: faster-whisper's Silero VAD with silences shorter than ``pause`` s bridged
+    and ``pad`` s of padding."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=int(pause * 1000), speech_pad_ms=int(pad * 1000))
+    found = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+    return [(round(c["start"] / SAMPLE_RATE, 3), round(c["end"] / SAMPLE_RATE, 3)) for c in found]
+
+
+def _clip_words(segment: Segment, stretches: list[tuple[float, float]]) -> Segment:
+    """``segment`` with each word clipped to the speech stretch it overlaps most (a word
+    that overlaps none keeps its span)."""
+    if not stretches or not segment.words:
+        return segment
+    words = []
+    for w in segment.words:
+        overlaps = [min(w.end, e) - max(w.start, s) for s, e in stretches]
+        best = max(range(len(stretches)), key=lambda i: overlaps[i])
+        if overlaps[best] <= 0:
+            words.append(w)
+            continue
+        s, e = stretches[best]
+        start = max(w.start, s)
+        words.append(w.model_copy(update={"start": start, "end": max(start, min(w.end, e))}))
+    return segment.model_copy(
+        update={
+            "words": words,
+            "start": min(w.start for w in words),
+            "end": max(w.end for w in words),
+        }
+    )
 
 
 def _segment(piece: Any) -> Segment:
