@@ -140,8 +140,8 @@ def evaluate_baselines(data, scored, families) -> dict:
     for name in ("niqe", "brisque"):
         per, clean = {}, {}
         for f in families:
-            train = (fam != f)
-            test = (fam == f)
+            train = fam != f
+            test = fam == f
             tv, tlabels = _video_table(data, train)
             m_s = test & scored[data.video]
             _, labels = _video_table(data, m_s)
@@ -150,13 +150,19 @@ def evaluate_baselines(data, scored, families) -> dict:
                 tr = _means(data, train, [NIQE])[:, 0]
                 lv = levels[tv]
                 grid = np.quantile(tr, np.linspace(0.02, 0.98, 97))
-                def bal(t):
+
+                def bal(t, tr=tr, lv=lv):
                     return (np.mean(tr[lv == 0] < t) + np.mean(tr[lv >= 2] >= t)) / 2
+
                 thr = max(grid, key=bal)
                 te = _means(data, m_s, [NIQE])[:, 0]
                 scores = -te
                 classes = ["none" if v < thr else "distorted" for v in te]
-                extra = ["none" if v < thr else "d" for v in _means(data, m_v, [NIQE])[:, 0]] if m_v.any() else []
+                extra = (
+                    ["none" if v < thr else "d" for v in _means(data, m_v, [NIQE])[:, 0]]
+                    if m_v.any()
+                    else []
+                )
             else:
                 xt = _means(data, train, BRISQUE)
                 mu, sd = xt.mean(0), xt.std(0) + 1e-9
@@ -168,7 +174,7 @@ def evaluate_baselines(data, scored, families) -> dict:
                     onehot[i, data.classes[data.video == v][0]] = 1.0
                 cw = _ridge(z, onehot)
 
-                def predict(mask):
+                def predict(mask, mu=mu, sd=sd, w=w, cw=cw):
                     zz = (_means(data, mask, BRISQUE) - mu) / sd
                     zz = np.hstack([zz, np.ones((len(zz), 1))])
                     return zz @ w, [CLASS_NAMES[int(k)] for k in np.argmax(zz @ cw, axis=1)]
@@ -235,7 +241,9 @@ def issue_check(models: dict[str, QualityModel], work: Path) -> dict:
                 }
         out[mname] = res
     out["compute_seconds_per_video_second_640x360"] = {
-        "median": float(np.median(compute)), "max": float(np.max(compute)), "clips": len(compute)
+        "median": float(np.median(compute)),
+        "max": float(np.max(compute)),
+        "clips": len(compute),
     }
     return out
 
@@ -278,7 +286,9 @@ def main() -> None:
         "families": {f: int(sum(v.source == f for v in data.videos)) for f in families},
         "model_lofo": evaluate_models(data, scored, families, fold),
         "old_model_on_unseen_families": evaluate_models(
-            data, scored, [f for f in families if f in ("photo", "synth", "ffmpeg")],
+            data,
+            scored,
+            [f for f in families if f in ("photo", "synth", "ffmpeg")],
             lambda f: old,
         ),
         "model_lofo_same_families_as_old": evaluate_models(
@@ -293,7 +303,11 @@ def main() -> None:
     result["carphone_pair"] = carphone(models)
     result["seconds"] = time.perf_counter() - t0
     args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "issue_check_8s_640x360"}, indent=1)[:6000])
+    print(
+        json.dumps({k: v for k, v in result.items() if k != "issue_check_8s_640x360"}, indent=1)[
+            :6000
+        ]
+    )
 
 
 if __name__ == "__main__":

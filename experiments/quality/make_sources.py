@@ -64,7 +64,9 @@ def _write(frames: list[np.ndarray], dest: Path, fps: int = FPS) -> Path:
         stream.options = {"crf": "4", "preset": "veryfast"}
         stream.codec_context.time_base = fractions.Fraction(1, fps)
         for i, f in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f[: h // 2 * 2, : w // 2 * 2]), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(f[: h // 2 * 2, : w // 2 * 2]), format="rgb24"
+            )
             frame = frame.reformat(format="yuv420p")
             frame.pts = i
             for packet in stream.encode(frame):
@@ -80,8 +82,9 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return image[..., :3].astype(np.float64)
 
 
-def _camera(image: np.ndarray, size: tuple[int, int], cx: float, cy: float, scale: float,
-            angle: float) -> np.ndarray:
+def _camera(
+    image: np.ndarray, size: tuple[int, int], cx: float, cy: float, scale: float, angle: float
+) -> np.ndarray:
     """One camera view: output pixel (r, c) samples the photo at centre + R(angle) *
     scale * offset; ``scale`` = photo pixels per output pixel."""
     h, w = size
@@ -121,7 +124,9 @@ def photo_clip(name: str, motion: str, size: tuple[int, int], seed: int) -> list
     return frames
 
 
-def parallax_clip(background: str, foreground: str, size: tuple[int, int], seed: int) -> list[np.ndarray]:
+def parallax_clip(
+    background: str, foreground: str, size: tuple[int, int], seed: int
+) -> list[np.ndarray]:
     """Two layers: a texture moving slowly and an elliptical cut-out of a photo moving
     three times as fast in front of it (motion parallax)."""
     import skimage.data
@@ -135,7 +140,7 @@ def parallax_clip(background: str, foreground: str, size: tuple[int, int], seed:
     sign = rng.choice([-1.0, 1.0])
     fh, fw = int(h * 0.6), int(w * 0.4)
     yy, xx = np.mgrid[0:fh, 0:fw]
-    mask = (((yy - fh / 2) / (fh / 2)) ** 2 + ((xx - fw / 2) / (fw / 2)) ** 2)
+    mask = ((yy - fh / 2) / (fh / 2)) ** 2 + ((xx - fw / 2) / (fw / 2)) ** 2
     alpha = np.clip((1.0 - mask) * 6.0, 0.0, 1.0)[..., None]
     patch_scale = min(fg.shape[0] / fh, fg.shape[1] / fw) * 0.8
     patch = _camera(fg, (fh, fw), fg.shape[1] / 2, fg.shape[0] / 2, patch_scale, 0.0)
@@ -225,7 +230,15 @@ def build(out: Path) -> list[dict]:
     bikes, bbb, car = (sample_video(n) for n in ("bikes", "bigbuckbunny", "carphone_pristine"))
     for s in (0.0, 5.0):
         add(bikes, "bikes", f"bikes{s:g}", start=s, duration=SECONDS, height=180)
-    add(bbb, "bigbuckbunny", "bbb-crop", start=0.0, duration=SECONDS, crop=(0, 180, 640, 360), height=180)
+    add(
+        bbb,
+        "bigbuckbunny",
+        "bbb-crop",
+        start=0.0,
+        duration=SECONDS,
+        crop=(0, 180, 640, 360),
+        height=180,
+    )
     add(bbb, "bigbuckbunny", "bbb-whole", start=2.6, duration=SECONDS, height=180)
     for s in (0.0, 2.0):
         add(car, "carphone", f"carphone{s:g}", start=s, duration=SECONDS)

@@ -211,7 +211,9 @@ def test_how_good_is_this_video_is_a_rating_question(report):
 
     intent = recognize_question("how good is this video?", use_embeddings=False)
     assert intent.is_quality and intent.kind is QuestionKind.OVERALL_RATING
-    assert not recognize_question("how good is the player in this video?", use_embeddings=False).is_quality
+    assert not recognize_question(
+        "how good is the player in this video?", use_embeddings=False
+    ).is_quality
     ans = answer_from_report(report, "how good is this video?")
     assert ans.choices == ["excellent", "good", "fair", "poor", "bad"]
     assert np.dot(ans.probabilities, [5, 4, 3, 2, 1]) == pytest.approx(3.3, abs=1e-3)
@@ -223,7 +225,9 @@ def test_free_form_choices_map_by_meaning(report):
     ans = answer_from_report(report, "is the video blurry?", ["very blurry", "sharp"])
     assert ans.probabilities == pytest.approx([0.8, 0.2], abs=1e-4)
     assert ans.answer == "very blurry" and not ans.uncertain
-    negated = answer_from_report(report, "is it blurry?", ["not blurry at all", "in focus", "out of focus"])
+    negated = answer_from_report(
+        report, "is it blurry?", ["not blurry at all", "in focus", "out of focus"]
+    )
     assert negated.answer == "out of focus"
     assert negated.probabilities[0] == pytest.approx(negated.probabilities[1])
     assert negated.uncertain is False  # the tie is between the two losing choices

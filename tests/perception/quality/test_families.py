@@ -142,7 +142,9 @@ def test_mpeg4_ladder_and_two_way_synthesis(carphone_pristine, tmp_path):
     both = _luma(synthesize(clip, [Distortion(kind=K.UNDEREXPOSURE, level=3),
                                    Distortion(kind=K.NOISE, level=5)], tmp_path / "un.mp4"))  # fmt: skip
     assert both.mean() == pytest.approx(dark.mean(), abs=2.0)  # the exposure is kept
-    assert np.abs(np.diff(both, axis=2)).mean() > np.abs(np.diff(dark, axis=2)).mean() + 2  # + noise
+    assert (
+        np.abs(np.diff(both, axis=2)).mean() > np.abs(np.diff(dark, axis=2)).mean() + 2
+    )  # + noise
     with pytest.raises(UsageError):
         synthesize(clip, [Distortion(kind=K.NOISE), Distortion(kind=K.NOISE, level=2)],
                    tmp_path / "x.mp4")  # fmt: skip

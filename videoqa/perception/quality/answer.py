@@ -317,7 +317,9 @@ def _with_choices(
             table = {"yes": p_yes, "no": 1.0 - p_yes, True: p_good, False: 1.0 - p_good}
             answers = [{True: "yes", False: "no", None: None}[_choice_yes(c)] for c in choices]
             mapping = map_choices(choices, "good_bad")
-            values = [a if a is not None else v for a, v in zip(answers, mapping.values, strict=True)]
+            values = [
+                a if a is not None else v for a, v in zip(answers, mapping.values, strict=True)
+            ]
             mapping = ChoiceMapping(tuple(values), mapping.methods)
             name = "good_bad"
     elif intent_kind in (QuestionKind.OVERALL_RATING, QuestionKind.DIMENSION_RATING):
@@ -372,7 +374,9 @@ def uncertainty(
     order = np.argsort(-np.asarray(probs))
     if len(order) > 1 and probs[order[0]] - probs[order[1]] < TIE_MARGIN:
         a, b = choices[int(order[0])], choices[int(order[1])]
-        reasons.append(f"tie between {a!r} and {b!r} (p={probs[order[0]]:.3f} / {probs[order[1]]:.3f})")
+        reasons.append(
+            f"tie between {a!r} and {b!r} (p={probs[order[0]]:.3f} / {probs[order[1]]:.3f})"
+        )
     return "; ".join(reasons) or None
 
 

@@ -174,7 +174,9 @@ def score_targets(
     the dimension drops (impairments add, as in the ITU-T G.107 E-model), clipped at 1:
     ``5 - 0.8 * level`` for a single distortion, 5 for ``none``.
     """
-    present = [(k, lv) for k, lv in ((kind, level), (kind2, level2)) if k is not DistortionKind.NONE]
+    present = [
+        (k, lv) for k, lv in ((kind, level), (kind2, level2)) if k is not DistortionKind.NONE
+    ]
     dims = []
     for kinds in DIMENSIONS.values():
         drops = [SCORE_STEP * lv for k, lv in present if k in kinds]

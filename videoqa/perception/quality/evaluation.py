@@ -201,7 +201,9 @@ def video_metrics(
             pairs += 1
             pairs_correct += int(ref > scores[i])
             if lab.kind2 is DistortionKind.NONE:
-                key = f"{clip}/{lab.kind.value}" + ("" if lab.codec == "libx264" else f"/{lab.codec}")
+                key = f"{clip}/{lab.kind.value}" + (
+                    "" if lab.codec == "libx264" else f"/{lab.codec}"
+                )
                 steps.setdefault(key, []).append(i)
         for key, rows_k in steps.items():
             lv = [0] + [labels[i].level for i in rows_k]

@@ -120,7 +120,9 @@ def fit_combiner(
     d = np.asarray(dimensions, np.float64)
     o = np.asarray(overall, np.float64)
     if d.ndim != 2 or o.shape != (len(d),) or len(d) < 2:
-        raise ValueError(f"need (N, K) dimensions and (N,) overall, N >= 2; got {d.shape}, {o.shape}")
+        raise ValueError(
+            f"need (N, K) dimensions and (N,) overall, N >= 2; got {d.shape}, {o.shape}"
+        )
     weights, _ = nnls(5.0 - d, 5.0 - o)
     if not np.any(weights > 0):
         weights = np.ones(d.shape[1])
@@ -259,7 +261,9 @@ class QualityModel(PretrainedMixin):
         """Whether the overall score is the monotone function of the dimensions."""
         return self.combine_w is not None and self.iso_x is not None and self.iso_y is not None
 
-    def with_combiner(self, weights: np.ndarray, iso_x: np.ndarray, iso_y: np.ndarray) -> QualityModel:
+    def with_combiner(
+        self, weights: np.ndarray, iso_x: np.ndarray, iso_y: np.ndarray
+    ) -> QualityModel:
         """A copy whose overall score is :func:`combine_dimensions` with these parameters.
 
         Raises:
