@@ -75,7 +75,7 @@ def render_report(
     parts = {
         "/*STYLE*/": web_asset("style.css").replace("</", "<\\/"),
         "/*RENDER*/": _script_safe(web_asset("render.js")),
-        "/*DATA*/": _script_safe(json.dumps(payload)),
+        "/*DATA*/": json.dumps(payload).replace("<", "\\u003c"),  # no tag can start inside
     }
     for marker, text in parts.items():
         if page.count(marker) != 1:
