@@ -204,3 +204,28 @@ def test_ladder_pair_and_type_metrics():
     assert (m.typed_videos, m.typed_correct) == (8, 8)
     assert (m.combo_videos, m.combo_correct) == (2, 2)
     assert (m.clean_videos, m.clean_recognized) == (2, 2)
+
+
+def test_fit_mos_refits_the_monotone_map_only():
+    from videoqa.perception.quality.calibration import fit_mos
+
+    rng = np.random.default_rng(3)
+    d, h = len(unit_feature_names()), 6
+    arrays = {
+        "mean": np.zeros(d), "std": np.ones(d), "w1": rng.normal(0, 0.3, (h, d)),
+        "b1": np.zeros(h), "wc": rng.normal(0, 1, (10, h)), "bc": np.zeros(10),
+        "ws": rng.normal(0, 1, (6, h)), "bs": np.zeros(6),
+    }  # fmt: skip
+    dims, overall = _dims(200)
+    model = QualityModel(tuple(unit_feature_names()), **arrays).with_combiner(
+        *fit_combiner(dims, overall)
+    )
+    videos = [rng.normal(0, 2, (1, d)) + rng.normal(0, 0.01, (3, d)) for _ in range(5)]
+    imp = [((5 - model.predict(v).scores[:, 1:]) @ model.combine_w).mean() for v in videos]
+    mos = 100 - 80 * (np.argsort(np.argsort(imp)) / 4)  # best MOS for the least impaired
+    fitted = fit_mos(model, videos, mos, (0, 100))
+    assert np.array_equal(fitted.combine_w, model.combine_w)
+    assert np.all(np.diff(fitted.iso_y) <= 0)
+    got = [fitted.predict(v).scores[:, 0].mean() for v in videos]
+    assert np.argsort(got).tolist() == np.argsort(mos).tolist()
+    assert fitted.report["mos_fit"]["videos"] == 5

@@ -10,6 +10,14 @@ Coleman & Li, SIAM J. Sci. Comput. 1999) with the analytic Jacobian, starting fr
 trained row; a small ridge ``ridge |θ - θ_0|²`` keeps it well posed when there are
 fewer videos than ``H + 1``. No training loop, no RNG: the same table gives the same
 model.
+
+A model whose overall score is the monotone combination of its dimensions
+(:func:`~videoqa.perception.quality.model.combine_dimensions`) keeps that property: its
+impairment weights stay, and only the non-increasing map ``g`` is re-fitted, by
+isotonic regression (pool-adjacent-violators, ``scipy.optimize.isotonic_regression``) of
+each unit's video MOS (mapped to 1-5) on the unit's impairment; the knots are those
+impairments (equal ones merged). So a calibrated model still never scores a video higher for a lower
+dimension score.
 """
 
 from __future__ import annotations
@@ -60,6 +68,8 @@ def fit_mos(
     if ridge < 0:
         raise UsageError(f"ridge must be >= 0, got {ridge}")
     target = 1.0 + 4.0 * (np.asarray(mos, dtype=np.float64) - lo) / (hi - lo)
+    if model.has_combiner:
+        return _fit_combiner_map(model, unit_features, target, mos_range)
     hidden = [model.hidden(f) for f in unit_features]  # (U_i, H) each
     theta0 = np.concatenate([np.asarray(model.ws[0], np.float64), [float(model.bs[0])]])
     root = np.sqrt(ridge)
@@ -98,3 +108,42 @@ def fit_mos(
         model.feature_names, model.mean, model.std, model.w1, model.b1,
         model.wc, model.bc, ws, bs, report,
     )  # fmt: skip
+
+
+def _fit_combiner_map(
+    model: QualityModel,
+    unit_features: Sequence[np.ndarray],
+    target: np.ndarray,
+    mos_range: tuple[float, float],
+) -> QualityModel:
+    """Re-fit the isotonic map of a combiner model (see the module docstring).
+
+    Raises:
+        UsageError: all videos have the same impairment (no map can be fitted).
+    """
+    from scipy.optimize import isotonic_regression
+
+    w = np.asarray(model.combine_w, np.float64)
+    per_unit = [(5.0 - model.predict(f).scores[:, 1:]) @ w for f in unit_features]
+    impairment = np.concatenate(per_unit)
+    goal = np.concatenate([np.full(len(u), t) for u, t in zip(per_unit, target, strict=True)])
+    order = np.argsort(impairment, kind="stable")
+    fitted = isotonic_regression(np.clip(goal[order], 1.0, 5.0), increasing=False).x
+    knots, inverse = np.unique(impairment[order], return_inverse=True)
+    if len(knots) < 2:
+        raise UsageError("every video has the same impairment: the MOS map cannot be fitted")
+    values = np.array([fitted[inverse == j].mean() for j in range(len(knots))])
+    values = np.minimum.accumulate(values)  # stays non-increasing after merging
+    fitted_model = model.with_combiner(w, knots, values)
+    scores = np.array([fitted_model.predict(f).scores[:, 0].mean() for f in unit_features])
+    fitted_model.report = {
+        **model.report,
+        "mos_fit": {
+            "videos": len(target),
+            "rmse": float(np.sqrt(np.mean((scores - target) ** 2))),
+            "mos_range": list(mos_range),
+            "solver": "scipy.optimize.isotonic_regression of the combiner's map",
+            "status": 1,
+        },
+    }
+    return fitted_model
