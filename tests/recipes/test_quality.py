@@ -204,8 +204,12 @@ def test_shipped_config_and_cli(tmp_path) -> None:
     from videoqa.cli.main import app
 
     paths = shipped_configs("quality")
-    assert [p.name for p in paths] == ["quality.yaml"]
-    cfg = build_recipe(paths[0]).config
+    assert sorted(p.name for p in paths) == ["quality.yaml", "quality_families.yaml"]
+    families = build_recipe(next(p for p in paths if p.stem == "quality_families")).config
+    assert families.quality.combiner and families.data.codecs == ["libx264", "mpeg4"]
+    assert (families.data.combos, families.data.variants_per_clip) == (4, 2)
+    assert families.data.sources is not None
+    cfg = build_recipe(next(p for p in paths if p.stem == "quality")).config
     assert (cfg.epochs, cfg.batch_size, cfg.model.hidden_size, cfg.model.dropout) == (
         800, 1_000_000, 64, 0.5)  # fmt: skip
     assert (cfg.optim.lr, cfg.optim.weight_decay, cfg.optim.grad_clip) == (3e-3, 1e-2, 0.0)
