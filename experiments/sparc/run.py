@@ -66,13 +66,13 @@ def _command(run: Run, args: dict, root: Path) -> list[str]:
         f"data.features_dir={args['features']}",
         f"data.teacher_path={args['teacher']}",
         "data.test_splits=[test,comp]",
-        f"epochs={args['epochs']}",
+        *([f"epochs={args['epochs']}"] if args["epochs"] else []),
         f"seed={run.seed}",
         "logging.log_every=50",
         *extra,
         *args["sets"],
     ]
-    config = CONFIGS / f"{recipe}_{run.backbone}.yaml"
+    config = CONFIGS / f"{recipe}_{run.backbone}{args['suffix']}.yaml"
     cmd = [sys.executable, __file__, "one", "--recipe", recipe, "--config", str(config)]
     cmd += ["--out", str(run.folder(root))]
     for s in sets:
@@ -108,7 +108,10 @@ def sweep(
     features: Path = typer.Option(...),
     teacher: Path = typer.Option(...),
     out: Path = typer.Option(Path("runs/sparc_exp")),
-    epochs: int = typer.Option(6),
+    epochs: int = typer.Option(0, help="Epochs (0 = the config's: at most, with patience)."),
+    suffix: str = typer.Option(
+        "_oracle", help="Config file suffix: baseline_<backbone><suffix>.yaml ('' = the old ones)."
+    ),
     seeds: int = typer.Option(3),
     jobs: int = typer.Option(2),
     backbones: list[str] = typer.Option(list(BACKBONES), "--backbone"),
@@ -121,7 +124,7 @@ def sweep(
 ) -> None:
     """Run every (backbone, variant, seed) not finished yet, ``jobs`` at a time."""
     args = {"benchmark": benchmark, "features": features, "teacher": teacher}
-    args |= {"epochs": epochs, "sets": sets}
+    args |= {"epochs": epochs, "sets": sets, "suffix": suffix}
     grid = [Run(b, v, s) for s in range(seeds) for b in backbones for v in variants]
     if runs:
         grid = [Run(b, v, int(s)) for b, v, s in (r.split(":") for r in runs)]

@@ -77,7 +77,12 @@ def load_training_data(config: BackboneConfig, *, need_teacher: bool) -> Trainin
 
     def samples(split: str) -> list:
         bench = load_dataset(cfg.dataset, cfg.benchmark_dir, split=split)
-        return list(bench.samples[: cfg.limit] if cfg.limit else bench.samples)
+        kept = bench.samples
+        if cfg.qtypes is not None:
+            kept = [s for s in kept if s.qtype in cfg.qtypes]
+            if not kept:
+                raise UsageError(f"split {split!r} has no question of types {cfg.qtypes}")
+        return list(kept[: cfg.limit] if cfg.limit else kept)
 
     store = FeatureStore(cfg.features_dir)
     teacher = None
@@ -91,6 +96,7 @@ def load_training_data(config: BackboneConfig, *, need_teacher: bool) -> Trainin
         "max_question_len": cfg.max_question_len,
         "max_answer_len": cfg.max_answer_len,
         "patches": cfg.use_patches,
+        "trim_patches": cfg.trim_patches,
     }
     train = QADataset(train_samples, store, tokenizer, teacher=teacher, **lengths)
     val = QADataset(samples(cfg.val_split), store, tokenizer, **lengths)

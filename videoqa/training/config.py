@@ -46,6 +46,11 @@ class DataConfig(_Section):
         limit: keep only the first N questions of every split (quick runs), or None.
         use_patches: feed the store's patch/region tokens to the model (``QABatch.patches``;
             VGT's object graph uses them).
+        trim_patches: cut each batch's patch tokens after the last slot that holds a
+            token in some frame of the batch (see :class:`~videoqa.training.data.QADataset`);
+            exact only for models that mask all-zero tokens.
+        qtypes: keep only questions of these types in every split (controlled runs on
+            one question family, e.g. ``[DA, DC, DE]``), or None for all.
     """
 
     dataset: str = "synthetic"
@@ -60,6 +65,8 @@ class DataConfig(_Section):
     min_word_count: int = Field(1, ge=1)
     limit: int | None = Field(None, ge=1)
     use_patches: bool = False
+    trim_patches: bool = False
+    qtypes: list[str] | None = None
 
 
 class ModelSection(_Section):

@@ -125,6 +125,10 @@ class QADataset(Dataset):
         teacher: teacher probabilities ``(T, C)`` for every question, or None.
         max_question_len, max_answer_len: most words per question / candidate.
         patches: also load the store's patch/region tokens (``QABatch.patches``).
+        trim_patches: cut each batch's patches after the last token slot that is not
+            all zeros in some frame of the batch (empty object slots of oracle
+            features). Exact for models that mask all-zero tokens (VGT's
+            ``mask_empty_nodes``, HGA's ``slot_pooling``), and cheaper.
 
     Attributes:
         qids, qtypes: per row. videos: ``(V, T, D)``; patches: ``(V, T, P, Dp)`` or
@@ -146,6 +150,7 @@ class QADataset(Dataset):
         max_question_len: int = 24,
         max_answer_len: int = 8,
         patches: bool = False,
+        trim_patches: bool = False,
     ) -> None:
         num_choices = _check_samples(samples)
         video_ids = list(dict.fromkeys(s.video_id for s in samples))
@@ -160,6 +165,12 @@ class QADataset(Dataset):
         self.patches: Tensor | None = None
         if patches:
             self.patches = torch.from_numpy(np.ascontiguousarray(features.patches_array(video_ids)))
+        # (V,) number of leading token slots each video uses (1 + last non-empty slot)
+        self.slots_used: Tensor | None = None
+        if self.patches is not None and trim_patches:
+            used = (self.patches != 0).any(dim=-1).any(dim=1)  # (V, P)
+            last = torch.arange(1, used.shape[1] + 1) * used
+            self.slots_used = last.max(dim=1).values.clamp_min(1)
         row_of = {v: i for i, v in enumerate(video_ids)}
         self.video_row = torch.tensor([row_of[s.video_id] for s in samples], dtype=torch.long)
         self.question, self.question_mask = encode_questions(
@@ -233,10 +244,20 @@ class QADataset(Dataset):
             question_mask=q_mask[:, :lq],
             candidates=self.candidates[index, :, :la],
             candidates_mask=c_mask[:, :, :la],
-            patches=None if self.patches is None else self.patches[self.video_row[index]],
+            patches=self._patches(self.video_row[index]),
         )
         teacher = None if self.teacher_probs is None else self.teacher_probs[index]
         return TrainBatch(qa=qa, answers=self.answers[index], index=index, teacher_probs=teacher)
+
+
+    def _patches(self, rows: Tensor) -> Tensor | None:
+        """``(B, T, P', Dp)`` patches of video ``rows``; ``P'`` = most slots a video of
+        the batch uses when trimming, else every slot."""
+        if self.patches is None:
+            return None
+        if self.slots_used is None:
+            return self.patches[rows]
+        return self.patches[rows, :, : int(self.slots_used[rows].max())]
 
 
 def collate(items: TrainBatch | Sequence[QAExample]) -> TrainBatch:

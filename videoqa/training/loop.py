@@ -188,7 +188,12 @@ class TrainingLoop:
         params = setup.parameters
         if params is None:
             params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        # foreach: one fused update over all parameters (on CPU torch's default is a
+        # Python loop over them; the same update rule, ~40 % less optimiser time at SpARC
+        # sizes, benchmarks/README.md)
+        optimizer = torch.optim.AdamW(
+            params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay, foreach=True
+        )
         size = len(setup.train_dataset)
         if size == 0:
             raise UsageError(f"recipe {self.recipe.name!r}: the train split is empty")

@@ -32,9 +32,11 @@ from torch import nn
 
 from videoqa.models.base import QABatch, QAOutput, VideoQAModel
 from videoqa.models.hga.configuration import HGAConfig
+from videoqa.models.initialization import init_embeddings
 from videoqa.models.registry import register_model
 from videoqa.modules.attention import (
     AttentionPool,
+    masked_mean,
     masked_softmax,
     mix_over_candidates,
     scatter_masked,
@@ -84,8 +86,9 @@ class HGAModel(VideoQAModel):
     """HGA multiple-choice scorer: ``QABatch`` → one score per (question, candidate) pair.
 
     Inputs: ``batch.video`` ``(B, T, D)`` with ``video_mask``; question ``(B, L)`` and
-    candidates ``(B, C, La)`` word ids. ``batch.patches`` is not used (HGA has no region
-    nodes). Outputs: ``logits`` ``(B, C)``; ``frame_weights`` ``(B, T)``: the video-node
+    candidates ``(B, C, La)`` word ids. ``batch.patches`` ``(B, T, P, Dp)`` is used only with
+    ``slot_pooling`` (HGA's graph has no region nodes; the tokens are pooled into the
+    video units). Outputs: ``logits`` ``(B, C)``; ``frame_weights`` ``(B, T)``: the video-node
     pooling attention of each pair (§3.4), averaged over candidates with their softmax
     probabilities (see :func:`~videoqa.modules.attention.mix_over_candidates`).
 
@@ -106,6 +109,12 @@ class HGAModel(VideoQAModel):
         self.frame_proj = nn.Sequential(
             nn.Linear(config.feature_dim, h), nn.ReLU(), nn.Dropout(config.dropout)
         )
+        self.slots = config.slot_pooling and config.patch_dim is not None
+        if self.slots:
+            self.slot_proj = nn.Sequential(
+                nn.Linear(config.patch_dim, h), nn.ReLU(), nn.Dropout(config.dropout)
+            )
+            self.slot_pool = AttentionPool(h, guided=True)
         self.video_rnn = MaskedBiLSTM(h, h)
         self.embed = nn.Embedding(config.vocab_size, h, padding_idx=0)
         self.word_dropout = nn.Dropout(config.dropout)
@@ -117,10 +126,28 @@ class HGAModel(VideoQAModel):
         self.fusion = nn.Sequential(
             nn.Linear(3 * h, h), nn.ELU(), nn.Dropout(config.dropout), nn.Linear(h, 1)
         )
+        init_embeddings(self, config.embedding_std)
 
-    def encode_video(self, video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """§3.1 video units: ``(B, T, D)`` frames → ``(B, T, H)`` BiLSTM states (0 on hidden)."""
-        return self.video_rnn(self.frame_proj(scatter_masked(video, mask)), mask)
+    def encode_video(
+        self,
+        video: torch.Tensor,
+        mask: torch.Tensor,
+        patches: torch.Tensor | None = None,
+        question: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """§3.1 video units: ``(B, T, D)`` frames → ``(B, T, H)`` BiLSTM states (0 on
+        hidden). With ``slot_pooling``, ``patches`` ``(B, T, P, Dp)`` and the ``(B, H)``
+        pooled ``question``: unit = projected frame + question-guided pool of the
+        frame's projected non-empty tokens."""
+        units = self.frame_proj(scatter_masked(video, mask))
+        if self.slots and patches is not None and question is not None:
+            b, t, p, _ = patches.shape
+            patches = scatter_masked(patches, mask)
+            slot_mask = (patches != 0).any(dim=-1).view(b * t, p)
+            tokens = self.slot_proj(patches).view(b * t, p, -1)
+            pooled, _ = self.slot_pool(tokens, slot_mask, question.repeat_interleave(t, dim=0))
+            units = units + pooled.view(b, t, -1)
+        return self.video_rnn(units, mask)
 
     def encode_words(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """§3.1 words: ``(N, L)`` ids → ``(N, L, H)`` BiLSTM states (0 on pads)."""
@@ -131,8 +158,9 @@ class HGAModel(VideoQAModel):
         self.check_batch(batch)
         b, c, la = batch.candidates.shape
         t = batch.num_frames
-        video = self.encode_video(batch.video, batch.video_mask)
         question = self.encode_words(batch.question, batch.question_mask)
+        pooled_q = masked_mean(question, batch.question_mask, dim=1)
+        video = self.encode_video(batch.video, batch.video_mask, batch.patches, pooled_q)
         answers = self.encode_words(
             batch.candidates.view(b * c, la), batch.candidates_mask.view(b * c, la)
         )

@@ -1,5 +1,6 @@
 """Processing of HGA inputs: word ids of the question and of each candidate, frame
-features ``(T, D)``; HGA has no region nodes, so patch tokens are never fed."""
+features ``(T, D)``; patch tokens ``(T, P, Dp)`` only for a checkpoint trained with
+``slot_pooling`` (HGA's graph itself has no region nodes)."""
 
 from __future__ import annotations
 
@@ -16,5 +17,7 @@ class HGAProcessor(QAProcessor):
 
     @classmethod
     def uses_patches(cls, config: VideoQAConfig, requested: bool) -> bool:
-        """Never: HGA's graph has video-unit and word nodes only (Jiang & Han 2020, §3.2)."""
-        return False
+        """With ``slot_pooling`` and a ``patch_dim`` (the video units pool the frame's
+        tokens); otherwise never: HGA's graph has video-unit and word nodes only (Jiang &
+        Han 2020, §3.2)."""
+        return bool(getattr(config, "slot_pooling", False)) and config.patch_dim is not None

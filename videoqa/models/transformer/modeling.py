@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from videoqa.models.base import QABatch, QAOutput, VideoQAModel
+from videoqa.models.initialization import init_embeddings
 from videoqa.models.registry import register_model
 from videoqa.models.transformer.configuration import TransformerQAConfig
 from videoqa.modules.attention import TransformerLayer, mix_over_candidates, scatter_masked
@@ -85,6 +86,7 @@ class TransformerQAModel(VideoQAModel):
         )
         self.out_norm = nn.LayerNorm(h)
         self.head = nn.Linear(h, 1)
+        init_embeddings(self, config.embedding_std)
 
     def _embed(self, batch: QABatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Joint input tokens ``(B, N, H)``, shared validity ``(B, S)`` and candidate group

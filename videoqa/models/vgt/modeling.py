@@ -36,6 +36,7 @@ from torch import nn
 
 from videoqa.errors import UsageError
 from videoqa.models.base import QABatch, QAOutput, VideoQAModel
+from videoqa.models.initialization import init_embeddings
 from videoqa.models.registry import register_model
 from videoqa.models.text import SEP
 from videoqa.models.vgt.configuration import VGTConfig
@@ -65,14 +66,19 @@ class DynamicGraphLayer(nn.Module):
         self.temporal = TransformerLayer(hidden, heads, dropout)
         self.spatial = GraphReasoning(hidden, 1, dropout)
 
-    def forward(self, nodes: torch.Tensor, clip_mask: torch.Tensor) -> torch.Tensor:
-        """``nodes`` ``(B, T, P, H)``, ``clip_mask`` ``(B, T, T)`` → ``(B, T, P, H)``."""
+    def forward(
+        self, nodes: torch.Tensor, clip_mask: torch.Tensor, node_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """``nodes`` ``(B, T, P, H)``, ``clip_mask`` ``(B, T, T)``, ``node_mask``
+        ``(B, T, P)`` bool (True = a node) → ``(B, T, P, H)``. A node attends to its own
+        track in the frames of its clip where that track is a node, and to the nodes of
+        its frame."""
         b, t, p, h = nodes.shape
         tracks = nodes.transpose(1, 2).reshape(b * p, t, h)
-        tracks, _ = self.temporal(tracks, clip_mask.repeat_interleave(p, dim=0))
+        track_mask = clip_mask.unsqueeze(1) & node_mask.transpose(1, 2).unsqueeze(2)
+        tracks, _ = self.temporal(tracks, track_mask.reshape(b * p, t, t))
         frames = tracks.view(b, p, t, h).transpose(1, 2).reshape(b * t, p, h)
-        all_nodes = torch.ones(b * t, p, dtype=torch.bool, device=nodes.device)
-        frames, _ = self.spatial(frames, all_nodes)
+        frames, _ = self.spatial(frames, node_mask.reshape(b * t, p))
         return frames.view(b, t, p, h)
 
 
@@ -87,7 +93,8 @@ class VGTModel(VideoQAModel):
     question-guided pooling attention over frame tokens.
 
     Hidden frames are zeroed on input and masked in every attention and pooling, so the
-    logits depend on visible frames only.
+    logits depend on visible frames only. With ``mask_empty_nodes`` an all-zero patch
+    (an empty object slot) is masked the same way: it is no node of the graph.
 
     Raises:
         UsageError: a batch that does not fit the config (:meth:`check_batch`), or
@@ -121,12 +128,15 @@ class VGTModel(VideoQAModel):
         self.video_pool = AttentionPool(h, guided=True)
         self.video_question = nn.Sequential(nn.Linear(2 * h, h), nn.GELU(), nn.Linear(h, h))
         self.answer_proj = nn.Linear(h, h)
+        init_embeddings(self, config.embedding_std)
 
-    def _nodes(self, batch: QABatch, frames: torch.Tensor) -> torch.Tensor:
-        """§3.2 graph nodes ``(B, T, P, H)``: projected patches, or the frame token alone."""
+    def _nodes(self, batch: QABatch, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """§3.2 graph nodes ``(B, T, P, H)`` (projected patches, or the frame token alone)
+        and their ``(B, T, P)`` bool mask: visible frames, and with
+        ``mask_empty_nodes`` only patches that are not all zeros."""
         cfg = self.config
         if cfg.patch_dim is None or batch.patches is None:
-            return frames.unsqueeze(2)
+            return frames.unsqueeze(2), batch.video_mask.unsqueeze(2)
         if batch.patches.shape[-1] != cfg.patch_dim or batch.patches.shape[2] > cfg.max_patches:
             raise UsageError(
                 f"patches {tuple(batch.patches.shape)} do not fit patch_dim={cfg.patch_dim}, "
@@ -134,7 +144,10 @@ class VGTModel(VideoQAModel):
             )
         patches = scatter_masked(batch.patches, batch.video_mask)
         index = torch.arange(patches.shape[2], device=patches.device)
-        return self.node_proj(patches) + self.node_position(index)
+        mask = batch.video_mask.unsqueeze(2).expand(patches.shape[:3])
+        if cfg.mask_empty_nodes:
+            mask = mask & (patches != 0).any(dim=-1)
+        return self.node_proj(patches) + self.node_position(index), mask
 
     def encode_video(
         self, batch: QABatch, question: torch.Tensor
@@ -144,18 +157,19 @@ class VGTModel(VideoQAModel):
         ``(B, T, T)`` clip mask used."""
         mask = batch.video_mask
         frames = self.frame_proj(scatter_masked(batch.video, mask))
-        nodes = self._nodes(batch, frames)
+        nodes, node_mask = self._nodes(batch, frames)
         clip_mask = clip_attention_mask(mask, self.config.clip_len)
         for layer in self.graph_layers:
-            nodes = layer(nodes, clip_mask)
+            nodes = layer(nodes, clip_mask, node_mask)
         b, t, p, h = nodes.shape
-        flat = nodes.reshape(b * t, p, h)
-        words = question.repeat_interleave(t, dim=0)
-        word_mask = batch.question_mask.repeat_interleave(t, dim=0)
-        flat, _ = self.node_cross(flat, word_mask, context=words)
+        # node-level question interaction: every node of every frame attends to the
+        # question's words, so the (B, T·P) nodes attend to the (B, L) words at once
+        flat, _ = self.node_cross(
+            nodes.reshape(b, t * p, h), batch.question_mask, context=question
+        )
+        flat = flat.reshape(b * t, p, h)
         q = masked_mean(question, batch.question_mask, dim=1).repeat_interleave(t, dim=0)
-        all_nodes = torch.ones(b * t, p, dtype=torch.bool, device=flat.device)
-        pooled, _ = self.node_pool(flat, all_nodes, q)
+        pooled, _ = self.node_pool(flat, node_mask.reshape(b * t, p), q)
         tokens = self.frame_norm(frames + pooled.view(b, t, h))
         tokens, _ = self.cross_modal(tokens, batch.question_mask, context=question)
         tokens = tokens + self.time(torch.arange(t, device=tokens.device))
@@ -175,7 +189,11 @@ class VGTModel(VideoQAModel):
                 [batch.question_mask.repeat_interleave(c, dim=0), sep > 0, mask], dim=1
             )
         tokens = self.text(ids, mask)
-        return self.answer_proj(masked_mean(tokens, mask, dim=1)).view(b, c, -1)
+        pool = mask
+        if self.config.pair_question_answer and self.config.answer_pool == "answer":
+            pool = mask.clone()
+            pool[:, : batch.question.shape[1] + 1] = False  # the question and [SEP]
+        return self.answer_proj(masked_mean(tokens, pool, dim=1)).view(b, c, -1)
 
     def forward(self, batch: QABatch) -> QAOutput:
         """Score every candidate of ``batch`` (see the class docstring for shapes)."""
