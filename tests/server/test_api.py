@@ -507,3 +507,61 @@ def test_chat_refusals(make_server, bikes_video):
     not_video = client.post("/v1/chat/completions", json=_chat(text))
     assert not_video.status_code == 415 and not_video.json()["error"]["type"] == "UnsupportedVideoError"
     assert store_files(client) == [f"{video_id}.mp4"]
+
+
+# ------------------------------------------------------------ models and CLI
+def test_quality_questions_take_the_quality_path(make_server, bikes_video, tiny_qa):
+    client = make_server(models={"tiny": VideoQA(tiny_qa.answerer, route="auto")})
+    video_id = upload(client, bikes_video).json()["video_id"]
+    job = wait_job(client, ask(client, video_id, "is the video blurry?", None).json()["job_id"])
+    result = job["result"]
+    assert result["route"] == "quality" and result["pretrained"] is True
+    assert result["evidence"] and all(0 <= e["score"] <= 1 for e in result["evidence"])
+
+
+def test_models_load_once_through_the_resolver(monkeypatch, bikes_video):
+    from fastapi.testclient import TestClient
+
+    import videoqa.pipelines.resolve as resolve_module
+    from videoqa.server import ServerConfig, create_app
+
+    calls = []
+    real = resolve_module.resolve
+
+    def counting(spec, **options):
+        calls.append((spec, options))
+        return real(spec, **options)
+
+    monkeypatch.setattr(resolve_module, "resolve", counting)
+    app = create_app(ServerConfig(models=["tiny"], options={"top_k": 2, "frames": 8}))
+    with TestClient(app) as client:
+        video_id = upload(client, bikes_video).json()["video_id"]
+        for question in ("one?", "two?", "three?"):
+            result = wait_job(client, ask(client, video_id, question).json()["job_id"])["result"]
+            assert len(result["evidence"]) == 2 and len(result["sampled_times"]) == 8
+    assert calls == [("tiny", {"top_k": 2, "frames": 8})]
+
+
+def test_serve_command_builds_the_configured_app(monkeypatch, tmp_path):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from videoqa.cli.main import app as cli
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: started.update(app=app, host=host, port=port))
+    result = CliRunner().invoke(
+        cli, ["serve", "--model", "tiny", "--port", "8123", "--video-root", str(tmp_path),
+              "--max-upload-mb", "5", "--workers", "2", "--queue", "3", "--top-k", "2"],
+    )
+    assert result.exit_code == 0, result.output
+    state = started["app"].state.videoqa
+    assert (started["host"], started["port"]) == ("127.0.0.1", 8123)
+    assert list(state.models) == ["tiny"] and state.store.root == tmp_path.resolve()
+    assert state.config.max_upload_bytes == 5 * 2**20
+    assert (state.jobs.workers, state.jobs.queue_size) == (2, 3)
+    assert not state.store.dir.exists()  # removed when uvicorn returns
+    missing = CliRunner().invoke(cli, ["serve", "--model", "tiny", "--video-root", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "is not a folder" in missing.output
+    unknown = CliRunner().invoke(cli, ["serve", "--model", "vgt:" + str(tmp_path / "none")])
+    assert unknown.exit_code == 4

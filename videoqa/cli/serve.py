@@ -67,7 +67,10 @@ def serve_command(
             for warning in qa.warnings:
                 stderr.print(f"[bold yellow]warning:[/] {name}: {warning}", highlight=False)
     stderr.print(f"serving on http://{host}:{port}/ (Ctrl+C stops; uploads are deleted)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:  # also when uvicorn cannot bind the port: the uploads folder never outlives us
+        app.state.videoqa.store.close()
 
 
 def register(app: typer.Typer) -> None:
