@@ -34,6 +34,11 @@ demo: install
 		--frames 16 --top-k 4 --grid 3 --save-evidence $(DEMO_OUT)
 	$(BIN)/videoqa ask "$$($(BIN)/videoqa data samples carphone_distorted)" "what distortion is most visible?" \
 		--save-evidence $(DEMO_OUT)/quality
+	@if command -v espeak-ng >/dev/null 2>&1; then \
+		$(BIN)/python -m videoqa.perception.speech.narration $(DEMO_OUT)/narrated.mp4 && \
+		$(BIN)/videoqa ask $(DEMO_OUT)/narrated.mp4 "when does he mention the deadline?" \
+			--save-evidence $(DEMO_OUT)/speech; \
+	else echo "espeak-ng is not installed: skipping the speech question (apt-get install espeak-ng)"; fi
 
 # ffmpeg is found on PATH; WordNet 3.0 in Debian's place, $VIDEOQA_WORDNET_DIR or an
 # NLTK data directory ($NLTK_DATA/corpora/wordnet).

@@ -234,9 +234,14 @@ class QuestionRouter:
     ) -> AskRun:
         """A speech question: the transcript path, or the visual one (with a warning)
         when nothing is said."""
+        began = time.perf_counter()
         transcript = self.speech.transcript(video, subtitles)
+        seconds = time.perf_counter() - began
         if transcript.sentences():
-            return self.speech.answer(video, question, choices, transcript=transcript)
+            run = self.speech.answer(video, question, choices, transcript=transcript)
+            run.result.timings["transcribe"] = seconds
+            run.result.timings["total"] += seconds
+            return run
         run = self._visual_run(video, question, choices)
         reason = transcript.note or "nothing is said"
         run.result.warnings.append(f"a speech question, but {reason}: answered visually")

@@ -366,6 +366,9 @@ class SpeechQA:
             result = _empty_result(question, choices, transcript, info, model)
         else:
             tick = time.perf_counter()
+            _sentence_model()
+            timings["load_sentence_model"] = time.perf_counter() - tick
+            tick = time.perf_counter()
             scores = self.score(question, choices, transcript)
             timings["retrieve_and_score"] = time.perf_counter() - tick
             result = self._result(question, choices, scores, info, model)

@@ -295,3 +295,37 @@ def _mux(av, video: Path, out: Path, samples: np.ndarray, duration: float) -> No
                 sink.mux(encoded)
         for encoded in aout.encode(None):
             sink.mux(encoded)
+
+
+DEMO_SENTENCES: tuple[SentenceSpec, ...] = (
+    SentenceSpec(start=1.0, text="Good morning, welcome to the weekly planning meeting."),
+    SentenceSpec(start=7.0, text="The project deadline is next Friday at noon."),
+    SentenceSpec(start=13.0, text="Please bring your laptop to the meeting tomorrow."),
+)
+"""What the demo clip says (``python -m videoqa.perception.speech.narration OUT.mp4``)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the demo clip: :data:`DEMO_SENTENCES` over the ``bikes`` sample video.
+    Exit status 0 when written, 1 when espeak-ng is missing (with a message)."""
+    import argparse
+    import sys
+
+    from videoqa.video.samples import sample_video
+
+    parser = argparse.ArgumentParser(description="Write a narrated demo clip (espeak-ng).")
+    parser.add_argument(
+        "out", type=Path, help="MP4 to write (its timeline goes beside it as .json)"
+    )
+    parser.add_argument("--video", default="bikes", help="sample video to narrate over")
+    args = parser.parse_args(argv)
+    if not espeak_available():
+        print("espeak-ng is not installed (Debian: apt-get install espeak-ng)", file=sys.stderr)
+        return 1
+    clip = build_narrated_clip(DEMO_SENTENCES, sample_video(args.video), args.out, duration=20.0)
+    print(f"{clip.path}: {clip.duration:.0f} s, {len(clip.sentences)} sentences", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
