@@ -25,6 +25,7 @@ RECIPE_MODULES: tuple[str, ...] = (
     "videoqa.recipes.sgvlm",
     "videoqa.recipes.scene_graph",
     "videoqa.recipes.quality",
+    "videoqa.recipes.mcg",
 )
 
 CONFIGS_ROOT = Path(__file__).resolve().parents[1] / "configs"

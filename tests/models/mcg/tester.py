@@ -31,7 +31,7 @@ TINY: dict[str, Any] = {
 
 def tiny_tokenizer():
     """The tester's tokenizer (deterministic; small vocabulary, so some words split)."""
-    return train_wordpiece_tokenizer(TEXTS, vocab_size=90)
+    return train_wordpiece_tokenizer(TEXTS, vocab_size=60)
 
 
 def tiny_mcg(seed: int = 0, **fields: Any) -> MCG:

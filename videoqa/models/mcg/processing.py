@@ -32,33 +32,51 @@ IGNORE = -100
 def train_wordpiece_tokenizer(
     texts: Iterable[str], vocab_size: int = 400, min_frequency: int = 1
 ) -> PreTrainedTokenizerFast:
-    """Train a lower-cased BERT WordPiece tokenizer (``tokenizers``) on ``texts`` and
-    wrap it as a ``transformers`` fast tokenizer (``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3
-    [MASK]=4``; ``[CLS] A [SEP] B [SEP]`` templates). A small ``vocab_size`` splits
-    rarer words into ``##`` pieces. ``save_pretrained`` / ``AutoTokenizer`` round-trip it.
+    """Build a lower-cased BERT WordPiece tokenizer (``tokenizers`` WordPiece model,
+    greedy longest-match-first) from ``texts`` and wrap it as a ``transformers`` fast
+    tokenizer (``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4``; ``[CLS] A [SEP] B [SEP]``
+    templates).
+
+    The vocabulary is deterministic (the ``tokenizers`` trainer breaks ties differently
+    from run to run, which would make training runs unrepeatable): the special tokens,
+    every character seen (as a word start and as a ``##`` continuation), then the most
+    frequent words (ties alphabetical, at least ``min_frequency`` occurrences) up to
+    ``vocab_size`` entries. Words left out are split into pieces, so a small
+    ``vocab_size`` gives multi-piece words. ``save_pretrained`` / ``AutoTokenizer``
+    round-trip it.
 
     Raises:
         UsageError: ``texts`` is empty.
     """
+    from collections import Counter
+
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers import trainers
 
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise UsageError("cannot train a tokenizer on no text")
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = sorted({c for w in counts for c in w})
+    vocab: dict[str, int] = {}
+    for token in [*SPECIAL_TOKENS, *chars, *(f"##{c}" for c in chars)]:
+        vocab.setdefault(token, len(vocab))
+    for word, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= vocab_size:
+            break
+        if n >= min_frequency:
+            vocab.setdefault(word, len(vocab))
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(SPECIAL_TOKENS)
-    )
-    tok.train_from_iterator(texts, trainer)
-    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
