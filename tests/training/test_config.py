@@ -107,10 +107,25 @@ SHIPPED = sorted(
 def test_shipped_configs_exist():
     assert SHIPPED == [
         "baseline_hga.yaml",
+        "baseline_hga_oracle.yaml",
         "baseline_vgt.yaml",
+        "baseline_vgt_oracle.yaml",
         "sparc_hga.yaml",
+        "sparc_hga_oracle.yaml",
         "sparc_vgt.yaml",
+        "sparc_vgt_oracle.yaml",
     ]
+
+
+def test_oracle_configs_stop_early_on_val_accuracy():
+    """The issue-20 configs: early stopping on val accuracy, the slots as tokens."""
+    from videoqa.recipes import build_recipe
+
+    for name in (n for n in SHIPPED if n.endswith("_oracle.yaml")):
+        cfg = build_recipe(Path(str(resources.files("videoqa").joinpath("configs", "sparc", name)))).config
+        assert cfg.checkpoint.patience == 3 and cfg.checkpoint.monitor == "val_accuracy"
+        assert cfg.data.use_patches and cfg.data.trim_patches
+        assert cfg.model.config["hidden_size"] == 64
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -123,7 +138,7 @@ def test_every_shipped_config_loads(name):
     cfg = build_recipe(path).config
     assert isinstance(cfg, RunConfig)
     assert cfg.recipe == name.split("_")[0]
-    assert cfg.model.name == name.split("_")[1].removesuffix(".yaml")
+    assert cfg.model.name == name.removesuffix(".yaml").removesuffix("_oracle").split("_")[1]
     assert (cfg.data.teacher_path is not None) == (cfg.recipe == "sparc")
     fields = {**cfg.model.config, "feature_dim": 32, "vocab_size": 100}
     MODELS.get(cfg.model.name).config_class(**fields)  # model fields are valid
