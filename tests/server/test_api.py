@@ -95,6 +95,7 @@ def test_events_stream_the_stages_in_order(make_server, bikes_video):
     assert stages[:4] == ["probe", "sample", "decode", "encode_frames"]
     assert stages[-1] == "answer"
     assert events[-1][1] == {"status": "done"}
+    assert client.get(f"/v1/jobs/{job_id}").json()["stages"] == stages
 
 
 def test_frame_endpoint_serves_the_decoded_frame(make_server, bikes_video):
@@ -352,12 +353,10 @@ def test_cancel_a_queued_and_a_running_job(make_server, bikes_video, gated):
     assert again["status"] == "done"  # the worker is free again
 
 
-def test_a_client_that_disconnects_cancels_its_chat_job(make_server, bikes_video, gated):
+def _asgi_disconnecting(app, method, path, body=b"", after=0.3):
+    """Call ``app`` as a client that sends ``body`` and goes away ``after`` seconds later."""
     import anyio
 
-    client = make_server(models={"gated": VideoQA(gated, route="visual")}, workers=1, queue=4)
-    video_id = upload(client, bikes_video).json()["video_id"]
-    body = json.dumps(_chat(video_id, model="gated")).encode()
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent_at = []
 
@@ -365,7 +364,7 @@ def test_a_client_that_disconnects_cancels_its_chat_job(make_server, bikes_video
         if messages:
             sent_at.append(time.monotonic())
             return messages.pop(0)
-        if time.monotonic() - sent_at[0] > 0.3:  # the client is gone soon after asking
+        if time.monotonic() - sent_at[0] > after:
             return {"type": "http.disconnect"}
         await anyio.sleep(1.0)
         return {"type": "http.disconnect"}
@@ -373,19 +372,42 @@ def test_a_client_that_disconnects_cancels_its_chat_job(make_server, bikes_video
     async def send(message):
         pass
 
+    raw, _, query = path.partition("?")
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
-        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000), "headers": [(b"content-type", b"application/json")],
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": raw, "raw_path": raw.encode(), "query_string": query.encode(),
+        "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+        "headers": [(b"content-type", b"application/json")],
     }
-    anyio.run(client.app, scope, receive, send)
-    state = client.app.state.videoqa
-    [job_id] = state.jobs.ids()
+    anyio.run(app, scope, receive, send)
+
+
+def test_a_client_that_disconnects_cancels_its_chat_job(make_server, bikes_video, gated):
+    client = make_server(models={"gated": VideoQA(gated, route="visual")}, workers=1, queue=4)
+    video_id = upload(client, bikes_video).json()["video_id"]
+    body = json.dumps(_chat(video_id, model="gated")).encode()
+    _asgi_disconnecting(client.app, "POST", "/v1/chat/completions", body)
+    [job_id] = client.app.state.videoqa.jobs.ids()
     job = wait_job(client, job_id, timeout=10)
     assert job["status"] == "cancelled"
     assert "went away" in job["error"]["message"]
     assert not gated.gate.is_set()  # it stopped without ever being released
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_leaving_the_event_stream(make_server, bikes_video, gated, cancel):
+    client = make_server(models={"gated": VideoQA(gated, route="visual")}, workers=1, queue=4)
+    video_id = upload(client, bikes_video).json()["video_id"]
+    job_id = ask(client, video_id).json()["job_id"]
+    assert gated.entered.wait(10)
+    query = "?cancel_on_disconnect=true" if cancel else ""
+    _asgi_disconnecting(client.app, "GET", f"/v1/jobs/{job_id}/events{query}")
+    if cancel:  # the page's way: nobody will see the answer
+        assert wait_job(client, job_id, timeout=10)["status"] == "cancelled"
+    else:  # a job id is a handle: the job runs on, its result is kept for the TTL
+        assert client.get(f"/v1/jobs/{job_id}").json()["status"] == "running"
+        gated.gate.set()
+        assert wait_job(client, job_id)["status"] == "done"
 
 
 def test_a_failing_job_reports_its_typed_error_and_the_server_keeps_serving(make_server, bikes_video, tiny_qa):

@@ -147,10 +147,12 @@ def test_report_renders_speech_spans_quality_curve_and_uncertainty(browser, bike
     result.uncertain_reason = "a tie between the top two choices"
     result.evidence = [
         Evidence(time=2.0, score=0.25, modality="quality", facts=["quality 4.00/5 over 2.0-3.0 s"]),
-        Evidence(time=5.0, score=0.75, modality="quality", weight_map=[[0.0, 1.0], [0.5, 0.25]]),
+        Evidence(time=5.0, score=0.75, modality="quality", weight_map=[[0.0, 1.0], [0.5, 0.25]], image="w.png"),
         Evidence(time=6.0, score=0.5, modality="speech", start=6.0, end=8.5, words=["a", "red", "bike"]),
     ]
-    html = render_report(result, {})
+    from PIL import Image
+
+    html = render_report(result, {"w.png": Image.new("RGB", (64, 32), (40, 90, 160))})
     (tmp_path / "report.html").write_text(html, encoding="utf-8")
     errors: list[str] = []
     page = _page(browser, errors)
@@ -166,4 +168,8 @@ def test_report_renders_speech_spans_quality_curve_and_uncertainty(browser, bike
     assert dots.count() == 2  # the two quality seconds: q = 5 - 4 * badness
     titles = [dots.nth(i).text_content() for i in range(2)]
     assert titles == ["2.00 s: quality 4.00 / 5", "5.00 s: quality 2.00 / 5"]
+    cells = page.locator(".card .weights .weight")  # the per-region weights over its frame
+    assert cells.count() == 4
+    opacities = [float(cells.nth(i).evaluate("e => e.style.opacity")) for i in range(4)]
+    assert opacities == pytest.approx([0.0, 0.7, 0.35, 0.175])
     assert errors == []

@@ -398,7 +398,9 @@ def create_app(config: ServerConfig | None = None, models: Mapping[str, VideoQA]
         return Response(data, media_type="image/png")
 
     @app.get("/v1/jobs/{job_id}/events")
-    async def events(job_id: str, request: Request) -> StreamingResponse:
+    async def events(job_id: str, request: Request, cancel_on_disconnect: bool = False) -> StreamingResponse:
+        """Server-sent events of the job; with ``cancel_on_disconnect=true`` a client
+        that goes away before the end cancels the job (the page asks so)."""
         job = state.jobs.get(job_id)
 
         async def stream():
@@ -411,6 +413,8 @@ def create_app(config: ServerConfig | None = None, models: Mapping[str, VideoQA]
                 if pending and pending[-1][0] == "end":
                     return
                 if await request.is_disconnected():
+                    if cancel_on_disconnect and not job.done:
+                        state.jobs.cancel(job.job_id, "the client went away")
                     return
                 await asyncio.sleep(SSE_POLL_S)
 

@@ -83,13 +83,15 @@ class Job:
         return self.status in FINISHED
 
     def describe(self, position: int | None = None) -> dict[str, object]:
-        """The JSON of ``GET /v1/jobs/<id>``: status, stage, queue position, the
-        error, and once done the same AskResult JSON as ``videoqa ask --json``."""
+        """The JSON of ``GET /v1/jobs/<id>``: status, the stage running now and the
+        stages started so far (progress), queue position, the error, and once done the
+        same AskResult JSON as ``videoqa ask --json``."""
         now = time.monotonic()
         body: dict[str, object] = {
             "job_id": self.job_id,
             "status": self.status.value,
             "stage": self.stage,
+            "stages": [data["stage"] for name, data in list(self.events) if name == "stage"],
             "model": self.model,
             "video_id": self.video_id,
             "question": self.question,

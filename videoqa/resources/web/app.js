@@ -134,7 +134,8 @@
 
   function follow(jobId) {
     status("ask-status", "queued …");
-    const events = new EventSource(`/v1/jobs/${encodeURIComponent(jobId)}/events`);
+    // leaving the page cancels the question: nobody would see its answer
+    const events = new EventSource(`/v1/jobs/${encodeURIComponent(jobId)}/events?cancel_on_disconnect=true`);
     state.events = events;
     events.addEventListener("queued", (e) => status("ask-status", `queued (position ${JSON.parse(e.data).position})`));
     events.addEventListener("stage", (e) => status("ask-status", `running: ${JSON.parse(e.data).stage} …`));
