@@ -11,6 +11,12 @@ Variants (all on the same transcripts):
   whisper-raw-times  the transcript without the VAD clipping of word times
   truth-text         the narrated text and timeline as the transcript (an upper bound
                      without recognition errors)
+
+Besides the written multiple-choice questions (whose distractors are mostly never said),
+each is also asked with *confusable* choices: its correct answer among the correct
+answers of up to three other multiple-choice questions of the same clip, so that every
+choice is something said in the clip (position of the correct one: question index mod
+the number of choices).
 """
 
 from __future__ import annotations
@@ -46,11 +52,33 @@ def truth_transcript(clip: NarratedClip) -> Transcript:
     return Transcript(source="truth", model="narration", duration=clip.duration, segments=segments)
 
 
+def confusable(rows: list[dict]) -> list[dict]:
+    """The mc questions again, their distractors replaced by other questions' answers."""
+    out = []
+    for i, row in enumerate(r for r in rows if r["kind"] == "mc"):
+        same = [r for r in rows if r["kind"] == "mc" and r["clip"] == row["clip"] and r is not row]
+        others = [r["choices"][r["answer"]] for r in same][:3]
+        right = row["choices"][row["answer"]]
+        k = i % (len(others) + 1)
+        choices = [*others[:k], right, *others[k:]]
+        out.append({**row, "id": row["id"] + "-confusable", "choices": choices, "answer": k})
+    return out
+
+
 def score(qa: SpeechQA, rows: list[dict], transcripts: dict[str, Transcript]) -> dict:
     mc, ious, hits, per = [], [], [], []
+    hard = []
+    for row in confusable(rows):
+        result = qa.answer(
+            row["video"], row["q"], row["choices"], transcript=transcripts[row["clip"]]
+        ).result
+        hard.append(result.answer_index == row["answer"])
+        per.append({"id": row["id"], "correct": hard[-1], "answer": result.answer})
     for row in rows:
         choices = row.get("choices") if row["kind"] == "mc" else None
-        result = qa.answer(row["video"], row["q"], choices, transcript=transcripts[row["clip"]]).result
+        result = qa.answer(
+            row["video"], row["q"], choices, transcript=transcripts[row["clip"]]
+        ).result
         if row["kind"] == "mc":
             ok = result.answer_index == row["answer"]
             mc.append(ok)
@@ -66,6 +94,7 @@ def score(qa: SpeechQA, rows: list[dict], transcripts: dict[str, Transcript]) ->
     return {
         "mc_accuracy": float(np.mean(mc)),
         "mc_n": len(mc),
+        "mc_confusable_accuracy": float(np.mean(hard)),
         "when_mean_iou": float(ious_a.mean()),
         "when_r_at_0.3": float((ious_a >= 0.3).mean()),
         "when_r_at_0.5": float((ious_a >= 0.5).mean()),
@@ -110,7 +139,8 @@ def main() -> None:
     for name in variants:
         r = report[name]
         print(
-            f"{name:20s} MC {r['mc_accuracy']:.3f} ({r['mc_n']})  when: mean IoU "
+            f"{name:20s} MC {r['mc_accuracy']:.3f} ({r['mc_n']}), confusable "
+            f"{r['mc_confusable_accuracy']:.3f}  when: mean IoU "
             f"{r['when_mean_iou']:.3f}, R@0.5 {r['when_r_at_0.5']:.3f}, R@0.7 "
             f"{r['when_r_at_0.7']:.3f} ({r['when_n']})"
         )

@@ -74,6 +74,7 @@ _SAY = (
     r"subtitles?|transcript|dialogue|conversation",
     r"discuss\w*|explain\w*",
     r"(?:call|name)s?\s+(?:it|him|her|them|the)",
+    r"according to",
 )
 _SAY_RE = re.compile(rf"\b(?:{'|'.join(_SAY)})\b", re.IGNORECASE)
 _WHEN_RE = re.compile(
