@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from videoqa.pipelines.ask import AskRun
@@ -30,8 +31,20 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         raise
 
 
+def overlay_weight_map(frame: np.ndarray, weight_map: list[list[float]], alpha: float = 0.6) -> np.ndarray:
+    """``frame`` ``(H, W, 3)`` uint8 with ``weight_map`` (rows × cols in [0, 1]) upsampled
+    bilinearly to the frame and blended in red: ``(1 − a·w)·pixel + a·w·red``."""
+    grid = np.clip(np.asarray(weight_map, dtype=np.float32), 0.0, 1.0)
+    h, w = frame.shape[:2]
+    up = Image.fromarray((grid * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR)
+    weight = alpha * (np.asarray(up, dtype=np.float32) / 255.0)[..., None]
+    red = np.array([255.0, 0.0, 0.0], dtype=np.float32)
+    return ((1 - weight) * frame.astype(np.float32) + weight * red).round().astype(np.uint8)
+
+
 def save_evidence(run: AskRun, out_dir: str | Path) -> AskResult:
-    """Save evidence frames as ``evidence_<rank>_<time>s.png`` (rank 1 = highest score),
+    """Save evidence frames as ``evidence_<rank>_<time>s.png`` (rank 1 = highest score;
+    with the evidence's ``weight_map`` overlaid when it has one),
     the grid view as ``grid.png``, the result (with the image paths filled in) as
     ``result.json`` and its report page as ``report.html`` in ``out_dir``.
 
@@ -48,7 +61,10 @@ def save_evidence(run: AskRun, out_dir: str | Path) -> AskResult:
         if row is None:
             continue
         name = f"evidence_{rank:02d}_{item.time:08.3f}s.png"
-        Image.fromarray(run.frames.frames[row]).save(out / name)
+        frame = run.frames.frames[row]
+        if item.weight_map:  # a per-region map (e.g. MCG's token-level attention): overlaid
+            frame = overlay_weight_map(frame, item.weight_map)
+        Image.fromarray(frame).save(out / name)
         item.image = name
     if run.grid_image is not None and result.grid is not None:
         run.grid_image.save(out / "grid.png")

@@ -21,9 +21,12 @@ spec                            answers with
                                 hub id holding that layout
 ``sgvlm:DIR``                   a trained SGVLM with its frame encoder and scene-graph
                                 predictor (:mod:`videoqa.pipelines.sgvlm`)
+``mcg:DIR``                     a trained MCG, end to end on pixels
+                                (:mod:`videoqa.pipelines.mcg`)
 ``DIR``                         whichever of the above its files say: ``model/`` +
                                 ``tokenizer.json`` (backbone), ``config.json`` + ``llm/``
-                                (SGVLM), or a saved CLIP/SigLIP folder
+                                (SGVLM), ``config.json`` of model_type ``mcg`` (MCG), or
+                                a saved CLIP/SigLIP folder
 ==============================  ===========================================================
 
 A spec that names nothing loadable raises
@@ -54,9 +57,10 @@ __all__ = [
 ]
 
 SGVLM = "sgvlm"
+MCG = "mcg"
 HF_HUB = "hf-hub"
 AUTO = "auto"
-Kind = Literal["zero-shot", "backbone", "sgvlm"]
+Kind = Literal["zero-shot", "backbone", "sgvlm", "mcg"]
 
 
 @runtime_checkable
@@ -140,7 +144,7 @@ def list_schemes() -> list[str]:
     ``sgvlm`` and ``hf-hub``."""
     from videoqa.models import list_models
 
-    return sorted({*list_models(), SGVLM, HF_HUB})
+    return sorted({*list_models(), SGVLM, MCG, HF_HUB})
 
 
 def _expected_layouts() -> str:
@@ -171,6 +175,8 @@ def _folder_kind(path: Path) -> tuple[Kind, str | None]:
         model_type = raw.get("model_type") if isinstance(raw, dict) else None
         if model_type == SGVLM or (path / "llm").is_dir():
             return "sgvlm", SGVLM
+        if model_type == MCG:
+            return "mcg", MCG
         if model_type in ("clip", "siglip"):
             return "zero-shot", None
     hint = ""
@@ -228,6 +234,8 @@ def _parse_prefixed(text: str, scheme: str, rest: str) -> ModelSpec:
         return ModelSpec(text, "zero-shot", None, rest)
     if scheme == SGVLM:
         return ModelSpec(text, "sgvlm", SGVLM, rest)
+    if scheme == MCG:
+        return ModelSpec(text, "mcg", MCG, rest)
     return ModelSpec(text, "backbone", scheme, rest)
 
 
@@ -286,6 +294,8 @@ def resolve(spec: str = AUTO, **options: object) -> Answerer:
     folder = _local_folder(parsed.target, parsed.spec)
     if parsed.kind == "sgvlm":
         return _sgvlm(parsed, folder, opts)
+    if parsed.kind == "mcg":
+        return _mcg(parsed, folder, opts)
     from videoqa.pipelines.backbone import BackboneAnswerer
 
     answerer = BackboneAnswerer(
@@ -344,6 +354,25 @@ def _sgvlm(parsed: ModelSpec, folder: Path, opts: ResolveOptions) -> Answerer:
             "uniformly sampled frames: answering with those"
         )
     answerer.warnings.extend(_unused_grid(opts, SGVLM))
+    return answerer
+
+
+def _mcg(parsed: ModelSpec, folder: Path, opts: ResolveOptions) -> Answerer:
+    from videoqa.pipelines.mcg import MCGAnswerer
+
+    answerer = MCGAnswerer(folder, top_k=opts.top_k, name=parsed.spec, device=opts.device)
+    cfg = answerer.model.config
+    asked = []
+    if opts.frames is not None and opts.frames != cfg.num_frames:
+        asked.append(f"{opts.frames} frames")
+    if opts.sampler is not None and opts.sampler != cfg.eval_sampler:
+        asked.append(f"the {opts.sampler!r} sampler")
+    if asked:
+        answerer.warnings.append(
+            f"{' and '.join(asked)} asked for, but this MCG answers from {cfg.num_frames} "
+            f"{cfg.eval_sampler!r}-sampled frames, as it was evaluated in training: using those"
+        )
+    answerer.warnings.extend(_unused_grid(opts, MCG))
     return answerer
 
 
