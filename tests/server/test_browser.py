@@ -30,12 +30,15 @@ CHOICES = ["a bike", "a horse", "a car"]
 
 
 @pytest.fixture
-def live_server(tiny_qa):
+def live_server():
     import uvicorn
 
+    from videoqa.api import VideoQA
     from videoqa.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(options={"grid": 0}), {"tiny": tiny_qa})
+    # a 2x2 grid view like `ask --grid 2`; quality questions go to the quality path
+    visual = VideoQA.from_pretrained("tiny", route="auto", grid=2)
+    app = create_app(ServerConfig(), {"tiny": visual})
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -113,6 +116,24 @@ def test_page_uploads_asks_and_seeks_to_the_evidence(live_server, browser, bikes
     assert shot.stat().st_size > 10_000
     if os.environ.get("VIDEOQA_SERVE_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["VIDEOQA_SERVE_SCREENSHOT"])
+
+    # the grid view with each cell's time, served by the job
+    cells = page.locator(".grid-cell")
+    assert cells.count() == 4
+    assert [cells.nth(i).text_content() for i in range(4)] == [f"{c.time:.2f} s" for c in result.grid.cells]
+    assert page.evaluate("document.querySelector('.gridview img').naturalWidth") == result.grid.size
+    cells.nth(3).click()
+    assert page.evaluate("document.getElementById('player').currentTime") == pytest.approx(result.grid.cells[3].time, abs=0.05)
+
+    # a second question about the same video: a quality one, with its curve
+    page.fill("#question", "is the video blurry?")
+    page.fill("#choices", "")
+    page.click("#ask")
+    page.wait_for_function("document.body.dataset.answered === 'true' && document.querySelector('svg.quality')", timeout=60000)
+    quality = state.jobs.get([j for j in state.jobs.ids() if j != job_id][0]).run.result
+    assert quality.route == "quality"
+    assert page.locator("svg.quality circle").count() == len(quality.evidence)
+    assert page.locator("#history div").count() == 2
     assert errors == []
 
 
