@@ -156,3 +156,30 @@ def test_narration_refuses_overlapping_sentences(speech_home, tmp_path):
         narrate_words(specs)
     _audio, timeline = narrate_words(specs, min_pause=0.5)
     assert timeline[1].start == pytest.approx(timeline[0].end + 0.5, abs=1e-3)
+
+
+def test_tvqa_subtitles_become_a_transcript_and_a_text_stream(tmp_path):
+    from pathlib import Path
+
+    from videoqa.data import load_dataset
+    from videoqa.perception.speech import speech_text, transcript_from_cues
+
+    data = Path(__file__).resolve().parents[2] / "fixtures" / "data" / "tvqa"
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    srt = (data / "subtitles" / "met_s06e22_seg01_clip_02.srt").read_text()
+    vtt = "WEBVTT\n\n" + re.sub(r"(\d),(\d{3})", r"\1.\2", srt)  # the same cues as WebVTT
+    (folder / "met_s06e22_seg01_clip_02.vtt").write_text(vtt)
+    bench = load_dataset("tvqa", data / "tvqa_val.jsonl", subtitles=folder)
+    cues = bench.samples[0].extras["subtitles"]
+    assert [c["start"] for c in cues] == [1.21, 4.0]
+    transcript = transcript_from_cues(cues, "tvqa")
+    assert transcript.source == "subtitles" and transcript.duration == 8.49
+    assert [u.text for u in transcript.sentences()] == [c["text"] for c in cues]
+    assert text_in_window(transcript, 5.0, 6.0) == cues[1]["text"]
+    assert (
+        speech_text(
+            "unused.mp4", 0.0, 2.0, subtitles=data / "subtitles" / "met_s06e22_seg01_clip_02.srt"
+        )
+        == cues[0]["text"]
+    )

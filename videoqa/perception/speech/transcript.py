@@ -12,8 +12,9 @@ stream.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,7 @@ __all__ = [
     "Transcript",
     "Word",
     "text_in_window",
+    "transcript_from_cues",
     "transcript_from_subtitles",
 ]
 
@@ -193,6 +195,29 @@ def text_in_window(
     return _join(parts)
 
 
+def transcript_from_cues(
+    cues: Sequence[SubtitleCue | Mapping[str, Any]], source: str = "subtitles"
+) -> Transcript:
+    """A transcript from subtitle cues: :class:`~videoqa.data.subtitles.SubtitleCue`
+    values or ``{"start", "end", "text"}`` mappings (what the TVQA loader puts in
+    ``QASample.extras["subtitles"]``); one segment per non-empty cue, no word timing.
+
+    Raises:
+        ValueError: a cue without ``start``, ``end`` or ``text``.
+    """
+    segments = []
+    for cue in cues:
+        item = cue if isinstance(cue, SubtitleCue) else SubtitleCue.model_validate(cue)
+        if item.text.strip():
+            segments.append(Segment(start=item.start, end=item.end, text=item.text.strip()))
+    segments.sort(key=lambda seg: seg.start)
+    duration = max((seg.end for seg in segments), default=0.0)
+    note = None if segments else "the subtitles have no text"
+    return Transcript(
+        source="subtitles", model=source, duration=duration, segments=segments, note=note
+    )
+
+
 def transcript_from_subtitles(path: str | Path) -> Transcript:
     """A transcript from an ``.srt`` / ``.vtt`` (or other pysubs2-readable) subtitle file:
     one segment per cue, no word timing (cues carry none).
@@ -200,10 +225,7 @@ def transcript_from_subtitles(path: str | Path) -> Transcript:
     Raises:
         DataFormatError: missing, unreadable or unparsable file.
     """
-    cues = read_subtitles(path)
-    segments = [Segment(start=c.start, end=c.end, text=c.text) for c in cues if c.text.strip()]
-    duration = max((c.end for c in cues), default=0.0)
-    note = None if segments else f"the subtitle file {Path(path).name} has no text"
-    return Transcript(
-        source="subtitles", model=str(path), duration=duration, segments=segments, note=note
-    )
+    transcript = transcript_from_cues(read_subtitles(path), str(path))
+    if transcript.note:
+        transcript.note = f"the subtitle file {Path(path).name} has no text"
+    return transcript
