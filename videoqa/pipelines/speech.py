@@ -33,6 +33,7 @@ The weights and temperature are design choices checked on the speech-QA set of
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -139,17 +140,22 @@ def recognize_speech_question(question: str, *, use_embeddings: bool = False) ->
         return SpeechIntent(is_speech=True, score=0.95, method="rules", when=when)
     if not use_embeddings:
         return SpeechIntent(is_speech=False, score=0.0, method="rules", when=when)
-    from videoqa.perception.quality.questions import GENERAL_PROTOTYPES
-
-    model = _sentence_model()
-    protos = _encode(model, [*SPEECH_PROTOTYPES, *GENERAL_PROTOTYPES])
-    emb = _encode(model, [question])[0]
+    protos = _prototype_embeddings()
+    emb = _encode(_sentence_model(), [question])[0]
     sims = protos @ emb
     n = len(SPEECH_PROTOTYPES)
     pair = np.array([sims[:n].max(), sims[n:].max()]) / 0.05
     p = np.exp(pair - pair.max())
     score = float(p[0] / p.sum())
     return SpeechIntent(is_speech=score >= 0.5, score=score, method="embedding", when=when)
+
+
+@functools.cache
+def _prototype_embeddings() -> np.ndarray:
+    """``(P, 384)`` embeddings of the speech prototypes, then the visual ones."""
+    from videoqa.perception.quality.questions import GENERAL_PROTOTYPES
+
+    return _encode(_sentence_model(), [*SPEECH_PROTOTYPES, *GENERAL_PROTOTYPES])
 
 
 def _sentence_model():  # noqa: ANN202 - a SentenceTransformer
