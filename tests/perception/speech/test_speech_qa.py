@@ -193,3 +193,26 @@ def test_api_takes_subtitles(tmp_path, speech_home):
     )
     assert result.route == "speech" and result.answer == "Tuesday"
     assert result.evidence[0].start == 2.0 and result.evidence[0].end == 4.0
+
+
+def test_embedding_router_catches_paraphrases(qa):
+    reason = recognize_speech_question(
+        "what reason does he give in his speech?", use_embeddings=True
+    )
+    assert reason.method == "embedding" and reason.is_speech and reason.score > 0.5
+    holding = recognize_speech_question("what is the man holding?", use_embeddings=True)
+    assert not holding.is_speech and holding.score < 0.5
+
+
+def test_cli_fuses_speech_into_a_visual_answer(narrated, speech_home):
+    args = ["ask", narrated.path, "who presents the new design?", "--choices", "Maria", "John"]
+    out = CliRunner().invoke(
+        app, [*args, "--model", "tiny", "--frames", "4", "--top-k", "2", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["route"] == "visual" and not result["pretrained"]
+    kinds = [e["modality"] for e in result["evidence"]]
+    assert kinds.count("visual") == 2 and "speech" in kinds
+    speech = next(e for e in result["evidence"] if e["modality"] == "speech")
+    assert "Maria" in speech["words"] and speech["start"] < speech["end"]
