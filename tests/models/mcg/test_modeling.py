@@ -97,3 +97,17 @@ def test_a_tiny_mcg_learns_its_answers_and_generates_them() -> None:
     ll = model.loglikelihood(batch, [["green cube", "red", "three"], ["two", "three", "green cube"]])
     assert ll.argmax(dim=1).tolist() == [0, 1]
     assert isinstance(model, MCG)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients() -> None:
+    grads = []
+    for ckpt in (False, True):
+        model = tiny_mcg(0)
+        model.train()
+        if ckpt:
+            model.enable_gradient_checkpointing()
+        g = torch.Generator().manual_seed(2)
+        batch = MCGBatch(torch.randn(2, 3, 3, 16, 16, generator=g), torch.zeros(2, 3), model.processor.text(QUESTIONS))
+        model.qa_loss(batch, ["red", "two"], 1.0, 1.0).total.backward()
+        grads.append(model.video.embeddings.patch_embeddings.projection.weight.grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-6) and grads[0].abs().sum() > 0

@@ -285,7 +285,8 @@ class MCG(PretrainedMixin, nn.Module):
     def enable_gradient_checkpointing(self) -> None:
         """Recompute the TimeSformer blocks' activations in the backward pass (less
         memory, about one more forward of compute)."""
-        self.video.gradient_checkpointing_enable()
+        enable = getattr(self.video, "activation_checkpointing_enable", None)  # transformers >= 5.x
+        (enable or self.video.gradient_checkpointing_enable)()
 
     def clamp_temperature(self) -> Tensor:
         """Clamp the learnable temperature to [0.001, 0.5] in place (released code)
