@@ -55,7 +55,10 @@ def _video_table(data, mask):
 
 
 def _pool(per_family: dict[str, EvalMetrics], clean: dict[str, tuple[int, int]]) -> dict:
-    ladders = [x for m in per_family.values() for x in m.ladder_srcc.values() if np.isfinite(x)]
+    # an undefined SRCC (the score did not move along the ladder) counts as 0
+    ladders = [
+        x if np.isfinite(x) else 0.0 for m in per_family.values() for x in m.ladder_srcc.values()
+    ]
     pairs = sum(m.pairs for m in per_family.values())
     typed = sum(m.typed_videos for m in per_family.values())
     clean_n = sum(c[0] for c in clean.values())
@@ -78,9 +81,9 @@ def _pool(per_family: dict[str, EvalMetrics], clean: dict[str, tuple[int, int]])
         ),
         "per_family": {
             f: {
-                "ladder_srcc_mean": float(np.nanmean(list(m.ladder_srcc.values())))
+                "ladder_srcc_mean": float(np.mean(np.nan_to_num(list(m.ladder_srcc.values()))))
                 if m.ladder_srcc else None,
-                "ladder_srcc_worst": float(np.nanmax(list(m.ladder_srcc.values())))
+                "ladder_srcc_worst": float(np.max(np.nan_to_num(list(m.ladder_srcc.values()))))
                 if m.ladder_srcc else None,
                 "pairs_correct_share": m.pairs_correct / max(m.pairs, 1),
                 "clean": list(clean[f]),

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from videoqa.errors import UsageError
-from videoqa.perception.quality.model import QualityModel
+from videoqa.perception.quality.model import QualityModel, strictly_decreasing
 
 __all__ = ["fit_mos"]
 
@@ -133,7 +133,7 @@ def _fit_combiner_map(
     if len(knots) < 2:
         raise UsageError("every video has the same impairment: the MOS map cannot be fitted")
     values = np.array([fitted[inverse == j].mean() for j in range(len(knots))])
-    values = np.minimum.accumulate(values)  # stays non-increasing after merging
+    values = strictly_decreasing(np.minimum.accumulate(values), knots)
     fitted_model = model.with_combiner(w, knots, values)
     scores = np.array([fitted_model.predict(f).scores[:, 0].mean() for f in unit_features])
     fitted_model.report = {

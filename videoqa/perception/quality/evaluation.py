@@ -293,7 +293,10 @@ def cross_validate(
     def summed(key: str) -> int:
         return int(sum(getattr(f, key) for f in folds.values()))
 
-    ladder_values = [x for f in folds.values() for x in f.ladder_srcc.values() if np.isfinite(x)]
+    # an undefined SRCC (the score did not move along the ladder) counts as 0
+    ladder_values = [
+        x if np.isfinite(x) else 0.0 for f in folds.values() for x in f.ladder_srcc.values()
+    ]
     return CrossValidation(
         ladder_srcc_mean=float(np.mean(ladder_values)) if ladder_values else None,
         ladder_srcc_worst=float(np.max(ladder_values)) if ladder_values else None,

@@ -66,9 +66,13 @@ DIMENSIONS: dict[str, tuple[DistortionKind, ...]] = {
 SCORE_NAMES: tuple[str, ...] = ("overall", *DIMENSIONS)
 """Scorer outputs, in order."""
 
-MODEL_RESOURCE = "model.safetensors"
-"""Name of the shipped model in ``videoqa/resources/quality`` (a single file in the old
-format, or a checkpoint folder: a ``quality`` recipe run's ``checkpoints/best``)."""
+MODEL_RESOURCE = "model"
+"""Name of the shipped model in ``videoqa/resources/quality``: a checkpoint folder (a
+``quality`` recipe run's ``checkpoints/best``)."""
+
+LEGACY_MODEL_RESOURCE = "model.safetensors"
+"""The single-file model shipped before, used when there is no :data:`MODEL_RESOURCE`
+folder."""
 
 _TENSORS = ("mean", "std", "w1", "b1", "wc", "bc", "ws", "bs")
 _COMBINER = ("combine_w", "iso_x", "iso_y")
@@ -134,10 +138,27 @@ def fit_combiner(
     # value of the fitted step function at each grid point: the last fitted value at or
     # before it (the fit is non-increasing, so the sampled values are too)
     idx = np.clip(np.searchsorted(x, grid, side="right") - 1, 0, len(x) - 1)
-    values = np.clip(np.minimum.accumulate(y[idx]), 1.0, 5.0)
+    values = np.minimum.accumulate(y[idx])
     if len(grid) == 1:
         grid, values = np.array([grid[0], grid[0] + 1.0]), np.array([values[0], values[0]])
-    return weights, grid, values
+    return weights, grid, strictly_decreasing(values, grid)
+
+
+COMBINER_SLOPE = 0.05
+"""Score units per impairment unit subtracted from the isotonic fit, so that its flat
+steps (pool-adjacent-violators pools into plateaus) become strictly decreasing: two
+videos with different impairments never tie."""
+
+_FLOOR = 1.5
+
+
+def strictly_decreasing(values: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Make non-increasing knot values strictly decreasing and keep them in ``(1, 5]``:
+    ``v - COMBINER_SLOPE (x - x_0)``, then a soft floor (values under 1.5 are mapped by
+    ``1 + 0.5 exp((v - 1.5) / 0.5)``, increasing and above 1), then clipped at 5."""
+    v = np.asarray(values, np.float64) - COMBINER_SLOPE * (knots - knots[0])
+    v = np.where(v < _FLOOR, 1.0 + 0.5 * np.exp((v - _FLOOR) / 0.5), v)
+    return np.minimum(v, 5.0)
 
 
 def slog(x: np.ndarray) -> np.ndarray:
@@ -382,8 +403,11 @@ def _load_single_file(path: Path) -> QualityModel:
 
 
 def default_model_path() -> Path:
-    """Path of the model shipped in ``videoqa/resources/quality``."""
-    return Path(str(resources.files("videoqa.resources").joinpath("quality", MODEL_RESOURCE)))
+    """Path of the model shipped in ``videoqa/resources/quality`` (the checkpoint folder,
+    or the older single file when there is no folder)."""
+    base = Path(str(resources.files("videoqa.resources").joinpath("quality")))
+    folder = base / MODEL_RESOURCE
+    return folder if folder.is_dir() else base / LEGACY_MODEL_RESOURCE
 
 
 _DEFAULT: dict[str, QualityModel] = {}
