@@ -16,7 +16,6 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
@@ -73,8 +72,10 @@ def oracle(
             acc[key]["causal_frames"] += len(causal)
     table = {k: {m: v / count[k] for m, v in acc[k].items()} for k in count}
     cols = ["causal", "sampled16", "nearest_sampled", "causal_in_sampled", "causal_frames"]
-    print(f"{split}: {len(samples)} questions; sampled frames of {samples[0].video_id}: "
-          f"{sampled[samples[0].video_id]}")
+    print(
+        f"{split}: {len(samples)} questions; sampled frames of {samples[0].video_id}: "
+        f"{sampled[samples[0].video_id]}"
+    )
     print("| type | n | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
     for k in sorted(count, key=lambda k: (k == "all", k)):

@@ -148,8 +148,45 @@ def sweep(
                 print(f"done  {run} rc={proc.returncode}", flush=True)
 
 
+@app.command("score-best")
+def score_best(folder: Path = typer.Argument(...)) -> None:
+    """Score ``checkpoints/best`` of a run that was stopped before it finished (deadline)
+    on its test splits; writes ``results_partial.json`` (same layout as ``results.json``,
+    plus ``"finished": false``) so ``table`` can report it, marked as not finished."""
+    import torch
+
+    from videoqa.recipes import build_recipe
+
+    torch.set_num_threads(1)
+    job = build_recipe(folder / "config.yaml")
+    model = job.setup(None).model
+    job.restore_best(model, folder / "checkpoints" / "best")
+    model.eval()
+    epochs = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in epochs if r.get("kind") == "epoch"]
+    best = max(range(len(epochs)), key=lambda i: epochs[i]["val_accuracy"])
+    out = {
+        "finished": False,
+        "best_epoch": best,
+        "best_value": epochs[best]["val_accuracy"],
+        "tests": job.test(model, folder, True),
+    }
+    (folder / "results_partial.json").write_text(json.dumps(out, indent=2) + "\n")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "best_epoch": best + 1,
+                "epochs": len(epochs),
+                "cpu_s_scoring": usage.ru_utime + usage.ru_stime,
+            }
+        )
+    )
+
+
 def _accuracies(folder: Path) -> dict[str, float]:
-    result = json.loads((folder / "results.json").read_text())
+    done = (folder / "results.json").exists()
+    result = json.loads((folder / ("results.json" if done else "results_partial.json")).read_text())
     rows: dict[str, float] = {}
     for split, res in result["tests"].items():
         scores = res["scores"]
@@ -159,7 +196,12 @@ def _accuracies(folder: Path) -> dict[str, float]:
         for key, summary in scores.get("per_group", {}).items():
             rows[f"{split}:{FAMILIES.get(key, key)}"] = summary["percent"]
     rows["val(best)"] = result["best_value"]
-    rows["cpu_s"] = json.loads((folder / "time.json").read_text())["cpu_s"]
+    rows["best_epoch"] = result["best_epoch"] + 1
+    epochs = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    rows["epochs"] = sum(1 for r in epochs if r.get("kind") == "epoch")
+    rows["finished"] = float(done)
+    timing = folder / "time.json"
+    rows["cpu_s"] = json.loads(timing.read_text())["cpu_s"] if timing.exists() else float("nan")
     return rows
 
 
@@ -169,7 +211,11 @@ def collect(root: Path) -> dict[tuple[str, str], list[dict[str, float]]]:
     for b in BACKBONES:
         for v in VARIANTS:
             seeds = sorted((root / b / v.replace("+", "_")).glob("seed*"))
-            done = [_accuracies(s) for s in seeds if (s / "time.json").exists()]
+            done = [
+                _accuracies(s)
+                for s in seeds
+                if (s / "results.json").exists() or (s / "results_partial.json").exists()
+            ]
             if done:
                 out[(b, v)] = done
     return out
@@ -199,14 +245,26 @@ def table(out: Path = typer.Option(Path("runs/sparc_exp")), md: Path | None = No
             cells = [_cell([r[c] for r in rows if c in r]) for c in cols]
             lines.append("| " + " | ".join([b, v, str(len(rows)), *cells]) + " |")
         lines.append("")
-    head = ["backbone", "variant", "val (best)", "comp (novel combos)", "CPU s / run"]
+    head = [
+        "backbone",
+        "variant",
+        "val (best)",
+        "comp (novel combos)",
+        "best epoch / epochs run",
+        "CPU s / run",
+    ]
     lines += ["### Validation, compositional split and cost", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "---|" * len(head))
     for (b, v), rows in runs.items():
         comp = _cell([r["comp:all"] for r in rows]) if "comp:all" in rows[0] else "-"
         cpu = np.mean([r["cpu_s"] for r in rows])
+        stops = ", ".join(
+            f"{r['best_epoch']:.0f}/{r['epochs']:.0f}" + ("" if r["finished"] else " (cut)")
+            for r in rows
+        )
         lines.append(
-            f"| {b} | {v} | {_cell([r['val(best)'] for r in rows])} | {comp} | {cpu:.0f} |"
+            f"| {b} | {v} | {_cell([r['val(best)'] for r in rows])} | {comp} | {stops} "
+            f"| {cpu:.0f} |"
         )
     total = sum(r["cpu_s"] for rows in runs.values() for r in rows)
     lines += ["", f"Total CPU time over {sum(map(len, runs.values()))} runs: {total / 60:.1f} min."]

@@ -10,13 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-from tests.models.test_backbones import D, DP, VOCAB, random_batch
+from tests.models.test_backbones import DP, VOCAB, D, random_batch
 from videoqa.models import build_model
 from videoqa.models.hga.processing import HGAProcessor
 from videoqa.training.data import QADataset, build_tokenizer
 
-BASE = {"feature_dim": D, "vocab_size": VOCAB, "hidden_size": 16, "num_heads": 2,
-        "max_frames": 8, "max_text_len": 8, "patch_dim": DP}
+BASE = {
+    "feature_dim": D,
+    "vocab_size": VOCAB,
+    "hidden_size": 16,
+    "num_heads": 2,
+    "max_frames": 8,
+    "max_text_len": 8,
+    "patch_dim": DP,
+}
 MODELS = {
     "vgt": ("vgt", {"clip_len": 2, "mask_empty_nodes": True}),
     "hga": ("hga", {"slot_pooling": True}),
@@ -88,7 +95,10 @@ class _Store:
 
     def __init__(self) -> None:
         g = np.random.default_rng(0)
-        self.patches = {"v0": np.zeros((3, 4, DP), np.float32), "v1": np.zeros((3, 4, DP), np.float32)}
+        self.patches = {
+            "v0": np.zeros((3, 4, DP), np.float32),
+            "v1": np.zeros((3, 4, DP), np.float32),
+        }
         self.patches["v0"][:, :2] = g.normal(size=(3, 2, DP))
         self.patches["v1"][1, 0] = g.normal(size=DP)
 
@@ -106,8 +116,14 @@ def test_dataset_trims_patches_to_the_slots_the_batch_uses():
     from videoqa.data.schema import QASample
 
     samples = [
-        QASample(qid=f"q{i}", video_id=v, question="what colour", choices=("red", "blue"),
-                 answer=i % 2, qtype="DA")
+        QASample(
+            qid=f"q{i}",
+            video_id=v,
+            question="what colour",
+            choices=("red", "blue"),
+            answer=i % 2,
+            qtype="DA",
+        )
         for i, v in enumerate(["v0", "v1", "v1"])
     ]
     tok = build_tokenizer(samples)

@@ -122,7 +122,9 @@ def test_oracle_configs_stop_early_on_val_accuracy():
     from videoqa.recipes import build_recipe
 
     for name in (n for n in SHIPPED if n.endswith("_oracle.yaml")):
-        cfg = build_recipe(Path(str(resources.files("videoqa").joinpath("configs", "sparc", name)))).config
+        cfg = build_recipe(
+            Path(str(resources.files("videoqa").joinpath("configs", "sparc", name)))
+        ).config
         assert cfg.checkpoint.patience == 3 and cfg.checkpoint.monitor == "val_accuracy"
         assert cfg.data.use_patches and cfg.data.trim_patches
         assert cfg.model.config["hidden_size"] == 64

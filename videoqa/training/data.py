@@ -249,7 +249,6 @@ class QADataset(Dataset):
         teacher = None if self.teacher_probs is None else self.teacher_probs[index]
         return TrainBatch(qa=qa, answers=self.answers[index], index=index, teacher_probs=teacher)
 
-
     def _patches(self, rows: Tensor) -> Tensor | None:
         """``(B, T, P', Dp)`` patches of video ``rows``; ``P'`` = most slots a video of
         the batch uses when trimming, else every slot."""

@@ -164,9 +164,7 @@ class VGTModel(VideoQAModel):
         b, t, p, h = nodes.shape
         # node-level question interaction: every node of every frame attends to the
         # question's words, so the (B, T·P) nodes attend to the (B, L) words at once
-        flat, _ = self.node_cross(
-            nodes.reshape(b, t * p, h), batch.question_mask, context=question
-        )
+        flat, _ = self.node_cross(nodes.reshape(b, t * p, h), batch.question_mask, context=question)
         flat = flat.reshape(b * t, p, h)
         q = masked_mean(question, batch.question_mask, dim=1).repeat_interleave(t, dim=0)
         pooled, _ = self.node_pool(flat, node_mask.reshape(b * t, p), q)
