@@ -112,13 +112,30 @@ def long(data: Path, runs: Path, seeds=SEEDS) -> None:
             )  # fmt: skip
 
 
+def plateau(data: Path, runs: Path, seeds=(0,)) -> None:
+    """One longer run of the full MCG (25 epochs, all 2,678 training questions) to see
+    whether the tiny model leaves chance at all with more training."""
+    base = [f"data.benchmark_dir={data}", *SIZE]
+    for seed in seeds:
+        init = f"model.init_from={runs / f'pretrain_full_s{seed}' / 'checkpoints' / 'best'}"
+        _run(
+            f"plateau_mcg_s{seed}",
+            "mcg_synthetic_mc",
+            [*base, f"seed={seed}", "epochs=25", "batch_size=32", "mcg.eval_limit=200",
+             "mcg.instance_weight=0.5", "mcg.token_weight=0.5", init],
+            runs,
+        )  # fmt: skip
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", choices=["short", "long"])
+    parser.add_argument("which", choices=["short", "long", "plateau"])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--runs", type=Path, required=True)
-    parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument("--seeds", type=int, nargs="*", default=None)
     args = parser.parse_args()
+    if args.seeds is None:
+        args.seeds = [0] if args.which == "plateau" else list(SEEDS)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    {"short": short, "long": long}[args.which](args.data, args.runs, tuple(args.seeds))
+    {"short": short, "long": long, "plateau": plateau}[args.which](args.data, args.runs, tuple(args.seeds))
     sys.exit(0)

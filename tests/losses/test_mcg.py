@@ -89,3 +89,41 @@ def test_token_loss_single_token_is_zero_and_padding_is_ignored() -> None:
     assert math.isfinite(float(base)) and float(base) > 0
     with pytest.raises(UsageError):
         token_contrastive_loss(words, torch.zeros(2, 4, dtype=torch.bool), ww, patches, pw)
+
+
+def _gathered_loss(rank: int, world: int, port: int, v, t, out) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        half = v.shape[0] // world
+        mine_v = v[rank * half : (rank + 1) * half].clone().requires_grad_(True)
+        loss = instance_contrastive_loss(mine_v, t[rank * half : (rank + 1) * half], 0.1)
+        loss.backward()
+        out[rank] = torch.cat([loss.detach()[None], mine_v.grad.flatten()])
+    finally:
+        dist.destroy_process_group()
+
+
+def test_instance_loss_gathers_negatives_across_processes() -> None:
+    # two gloo processes with 3 pairs each = the rows of one 6-pair batch (each process
+    # averages over its own 3 rows, so the mean of the two losses is the 6-pair loss)
+    import socket
+
+    import torch.multiprocessing as mp
+
+    g = torch.Generator().manual_seed(3)
+    v = F.normalize(torch.randn(6, 4, generator=g), dim=-1)
+    t = F.normalize(torch.randn(6, 4, generator=g), dim=-1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.spawn(_gathered_loss, args=(2, port, v, t, out), nprocs=2, join=True)
+    together = float(instance_contrastive_loss(v, t, 0.1))
+    got = (float(out[0][0]) + float(out[1][0])) / 2
+    assert got == pytest.approx(together, abs=1e-5)
+    assert got != pytest.approx(
+        (float(instance_contrastive_loss(v[:3], t[:3], 0.1)) + float(instance_contrastive_loss(v[3:], t[3:], 0.1))) / 2,
+        abs=1e-3,
+    )  # without gathering each process would see only 3 candidates
