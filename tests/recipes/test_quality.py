@@ -207,6 +207,7 @@ def test_shipped_config_and_cli(tmp_path) -> None:
     assert sorted(p.name for p in paths) == ["quality.yaml", "quality_families.yaml"]
     families = build_recipe(next(p for p in paths if p.stem == "quality_families")).config
     assert families.quality.combiner and families.data.codecs == ["libx264", "mpeg4"]
+    assert not families.quality.classify_level1 and families.checkpoint.monitor == "last_epoch"
     assert (families.data.combos, families.data.variants_per_clip) == (4, 2)
     assert families.data.sources is not None
     cfg = build_recipe(next(p for p in paths if p.stem == "quality")).config

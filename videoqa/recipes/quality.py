@@ -117,12 +117,17 @@ class QualityOptions(QualityLossWeights):
         combiner: make the overall score the monotone function of the dimension scores
             (:func:`~videoqa.perception.quality.model.fit_combiner`, fitted on the
             training units after training), instead of the scorer head's own output.
+        classify_level1: train the classifier on the level-1 (just visible) single
+            distortions too; False leaves them out of the cross-entropy (their class
+            target is zero; they still train the scores), so that ``none`` is not
+            pulled towards barely distorted videos.
     """
 
     threads: int | None = Field(1, ge=1)
     cross_validate: bool = True
     sample_check: bool = True
     combiner: bool = False
+    classify_level1: bool = True
 
 
 def _optim() -> OptimConfig:
@@ -237,7 +242,7 @@ class QualityRecipe(Recipe):
         weight = class_weights(data.classes, cfg.quality.none_weight)
         self._weight = torch.tensor(weight, dtype=torch.float32)
         z, y, s = self._tensors
-        soft = _class_targets(data)
+        soft = _class_targets(data, cfg.quality.classify_level1)
 
         def collate(index: list[int]) -> tuple[Tensor, Tensor, Tensor]:
             rows = torch.from_numpy(np.sort(np.asarray(index, np.int64)))
@@ -256,14 +261,17 @@ class QualityRecipe(Recipe):
         return StepOutput(losses={k: float(v.detach()) for k, v in parts.items()}, size=len(z))
 
     def evaluate(self, model: nn.Module, stats: EpochStats) -> dict[str, Any]:
-        """``epochs_done`` (the monitor: the last epoch is kept) and the unit accuracy
-        on the training set in eval mode."""
+        """``epochs_done`` (the monitor: the last epoch is kept), ``last_epoch`` (1 at
+        the last epoch, else 0: a config monitoring it with ``mode: max`` writes the
+        best checkpoint twice instead of every epoch) and the unit accuracy on the
+        training set in eval mode."""
         z, y, _ = self._tensors  # type: ignore[misc]
         with torch.no_grad():
             device = next(model.parameters()).device
             logits, _ = model(z.to(device))
         accuracy = float((logits.argmax(-1).cpu() == y).double().mean())
-        return {"epochs_done": stats.epoch + 1, "train_unit_accuracy": accuracy}
+        last = float(stats.epoch + 1 >= self.config.epochs)
+        return {"epochs_done": stats.epoch + 1, "last_epoch": last, "train_unit_accuracy": accuracy}
 
     def quality_model(self, model: nn.Module) -> QualityModel:
         """The NumPy :class:`QualityModel` of the net, with the monotone overall score
@@ -351,15 +359,19 @@ class QualityRecipe(Recipe):
         return QualityModel.from_pretrained(run / "checkpoints" / "best")
 
 
-def _class_targets(data: TrainingSet) -> Tensor | None:
+def _class_targets(data: TrainingSet, level1: bool = True) -> Tensor | None:
     """``(N, C)`` float32 class targets when the set holds two-way combinations (half
-    the mass on each kind), else None (plain class indices)."""
-    if not any(v.kind2 is not DistortionKind.NONE for v in data.videos):
+    the mass on each kind) or level-1 videos are left out (``level1`` False: their rows
+    are zero, so they add nothing to the cross-entropy), else None (class indices)."""
+    combos = any(v.kind2 is not DistortionKind.NONE for v in data.videos)
+    if not combos and level1:
         return None
     out = np.zeros((len(data.classes), len(CLASS_NAMES)), np.float32)
     for v in np.unique(data.video):
         rows = data.video == v
         label = data.videos[v]
+        if not level1 and label.level == 1 and label.kind2 is DistortionKind.NONE:
+            continue
         kinds = [label.kind.value] + (
             [label.kind2.value] if label.kind2 is not DistortionKind.NONE else []
         )
