@@ -111,3 +111,32 @@ def test_gradient_checkpointing_gives_the_same_gradients() -> None:
         model.qa_loss(batch, ["red", "two"], 1.0, 1.0).total.backward()
         grads.append(model.video.embeddings.patch_embeddings.projection.weight.grad.clone())
     assert torch.allclose(grads[0], grads[1], atol=1e-6) and grads[0].abs().sum() > 0
+
+
+def test_the_answer_can_come_from_the_pixels() -> None:
+    # the same question for every video; the answer is where a bright square is
+    torch.manual_seed(0)
+    model = tiny_mcg(0)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+
+    def batch(n: int):
+        right = torch.randint(0, 2, (n,), generator=g)
+        x = 0.3 * torch.randn(n, 3, 3, 16, 16, generator=g)
+        for i, r in enumerate(right.tolist()):
+            x[i, :, :, 6:10, (10 if r else 2) : (14 if r else 6)] += 2.0
+        text = model.processor.text(["where is the cube ?"] * n)
+        return MCGBatch(x, torch.zeros(n, 3), text), ["red" if r else "blue" for r in right.tolist()]
+
+    for _ in range(120):
+        inputs, answers = batch(16)
+        loss = model.qa_loss(inputs, answers).total
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    inputs, answers = batch(64)
+    pick = model.loglikelihood(inputs, [["red", "blue"]] * 64).argmax(dim=1).tolist()
+    accuracy = sum(("red", "blue")[p] == a for p, a in zip(pick, answers, strict=True)) / 64
+    assert accuracy > 0.9
