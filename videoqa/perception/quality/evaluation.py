@@ -142,6 +142,18 @@ class TrainingReport(BaseModel):
     seconds_per_video_second: float | None = None
 
 
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (``scipy.stats.spearmanr``; NaN when a side is
+    constant). Used for the many short ladders, where the shared metrics' logistic PLCC
+    fit is not needed."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
 def _srcc(predicted: np.ndarray, target: np.ndarray) -> float:
     """Spearman correlation by the shared quality metrics (NaN when undefined)."""
     try:
@@ -181,7 +193,7 @@ def video_metrics(
     for kind in DISTORTION_KINDS:
         sel = ((kinds == kind.value) & single) | (kinds == DistortionKind.NONE.value)
         if len(set(levels[sel])) > 1:
-            per_kind.append(_srcc(scores[sel], -levels[sel]))
+            per_kind.append(_spearman(scores[sel], -levels[sel]))
     # per-clip ladders and pristine-above-distorted pairs
     ladders: dict[str, float] = {}
     pairs = pairs_correct = 0
@@ -209,7 +221,7 @@ def video_metrics(
             lv = [0] + [labels[i].level for i in rows_k]
             sc = [ref] + [float(scores[i]) for i in rows_k]
             if len(set(lv)) > 2:
-                ladders[key] = _srcc(np.asarray(sc), np.asarray(lv, np.float64))
+                ladders[key] = _spearman(np.asarray(sc), np.asarray(lv, np.float64))
     typed = single & (levels >= 2)
     combo = ~single
     combo_ok = [
