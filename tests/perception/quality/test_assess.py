@@ -130,5 +130,34 @@ def test_cli_mos_refit(
     assert pristine.scores[:, 0].mean() > distorted.scores[:, 0].mean()
     bad = tmp_path / "bad.csv"
     bad.write_text("file,score\na.mp4,3\n")
-    result = CliRunner().invoke(app, ["quality", "fit-mos", "--mos-csv", str(bad), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["quality", "fit-mos", "--mos-csv", str(bad), "--out", str(out)]
+    )
     assert result.exit_code == 2
+
+
+def test_ask_result_says_when_the_choices_do_not_map(carphone_distorted):
+    from videoqa.pipelines.router import answer_quality
+
+    run = answer_quality(carphone_distorted, "is the video blurry?", ["a red car", "a blue car"])
+    assert run.result.route == "quality" and run.result.uncertain
+    assert "none of the choices" in run.result.uncertain_reason
+    clear = answer_quality(
+        carphone_distorted, "are there compression artifacts?", ["blocky", "clean"]
+    )
+    assert clear.result.answer == "blocky" and not clear.result.uncertain
+    assert clear.result.probabilities[0] > 0.5
+
+
+def test_shipped_overall_score_follows_its_dimensions():
+    model = load_default_model()
+    if not model.has_combiner:
+        pytest.skip("the shipped model has no monotone combiner")
+    rng = np.random.default_rng(0)
+    dims = rng.uniform(1, 5, (200, len(DIMENSIONS)))
+    from videoqa.perception.quality.model import combine_dimensions
+
+    base = combine_dimensions(dims, model.combine_w, model.iso_x, model.iso_y)
+    worse = dims.copy()
+    worse[:, 0] -= rng.uniform(0, 1, 200)  # less sharpness
+    assert np.all(combine_dimensions(worse, model.combine_w, model.iso_x, model.iso_y) <= base)
