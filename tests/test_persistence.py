@@ -295,11 +295,15 @@ def test_typed_checkpoints_without_format_version_load(tmp_path):
     assert _same_weights(load_pretrained(tmp_path), model)
 
 
-def test_the_shipped_single_file_quality_model_converts_without_change(tmp_path):
-    path = default_model_path()
-    if not path.is_file():
-        pytest.skip("the shipped quality model was rewritten as a folder")
-    legacy = QualityModel.load(path)
+LEGACY_QUALITY_MODEL = (
+    Path(__file__).parent / "fixtures" / "quality" / "legacy_single_file_model.safetensors"
+)
+
+
+def test_a_single_file_quality_model_converts_without_change(tmp_path):
+    """The single-file format the quality model shipped in before it became a folder
+    (the fixture is that shipped file, 26 KB) still loads and converts exactly."""
+    legacy = QualityModel.load(LEGACY_QUALITY_MODEL)
     legacy.save_pretrained(tmp_path / "q")
     again = QualityModel.load(tmp_path / "q")
     assert again.feature_names == legacy.feature_names and again.report == legacy.report
