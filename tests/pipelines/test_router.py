@@ -41,6 +41,14 @@ def test_quality_answer_is_a_typed_result_with_evidence(sample_videos):
     scores = [e.score for e in result.evidence]
     assert scores == sorted(scores, reverse=True)
     assert len(run.frames) == len(result.evidence)
+    # the per-second curve: one point per sampled second, contiguous, on the 1-5 scale
+    curve = result.quality_curve
+    assert len(curve) == len(result.sampled_times) >= 2
+    assert curve[0].start == 0.0 and all(a.end == b.start for a, b in zip(curve, curve[1:]))
+    assert all(1.0 <= p.score <= 5.0 for p in curve)
+    by_start = {p.start: p.score for p in curve}
+    for e in result.evidence:  # an evidence second's badness is its curve point's (5 - q) / 4
+        assert e.score == pytest.approx((5.0 - by_start[e.time]) / 4.0, abs=1e-6)
 
 
 def test_quality_multiple_choice_orders_the_carphone_pair(sample_videos):

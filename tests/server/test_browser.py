@@ -132,7 +132,9 @@ def test_page_uploads_asks_and_seeks_to_the_evidence(live_server, browser, bikes
     page.wait_for_function("document.body.dataset.answered === 'true' && document.querySelector('svg.quality')", timeout=60000)
     quality = state.jobs.get([j for j in state.jobs.ids() if j != job_id][0]).run.result
     assert quality.route == "quality"
-    assert page.locator("svg.quality circle").count() == len(quality.evidence)
+    # every second of the video on the curve (the result's quality_curve), not only the evidence
+    assert len(quality.quality_curve) == len(quality.sampled_times) > len(quality.evidence)
+    assert page.locator("svg.quality circle").count() == len(quality.quality_curve)
     assert page.locator("#history div").count() == 2
     assert errors == []
 

@@ -28,7 +28,7 @@ from videoqa.perception.quality.model import QualityModel, load_default_model
 from videoqa.perception.quality.questions import recognize_question
 from videoqa.perception.speech import has_audio
 from videoqa.pipelines.ask import AskRun
-from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
+from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo, QualityPoint
 from videoqa.pipelines.speech import SpeechQA, recognize_speech_question
 from videoqa.video.reader import VideoReader
 from videoqa.video.types import FrameBatch, VideoInfo
@@ -91,6 +91,9 @@ def answer_quality(
         frames = _evidence_frames(reader, times)
     timings["decode_evidence"] = time.perf_counter() - tick
     result = _quality_result(answer, info, frames, [s.keyframe_time for s in report.seconds])
+    result.quality_curve = [
+        QualityPoint(start=s.start, end=s.end, score=float(s.score)) for s in report.seconds
+    ]
     result.timings.update(timings)
     result.timings["total"] = time.perf_counter() - start
     return AskRun(result=result, frames=frames, grid_image=None)

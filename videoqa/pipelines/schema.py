@@ -71,6 +71,15 @@ class GridInfo(BaseModel):
     image: str | None = None
 
 
+class QualityPoint(BaseModel):
+    """The quality of one second of the video (VQA²'s per-second unit): ``start`` to
+    ``end`` seconds, overall ``score`` on the 1–5 MOS scale (5 excellent)."""
+
+    start: float
+    end: float
+    score: float
+
+
 class ModelInfo(BaseModel):
     """Which model answered: its name (the ``--model`` spec: registry name, hub id,
     directory or ``arch:DIR``), architecture, whether real pretrained weights were
@@ -115,6 +124,8 @@ class AskResult(BaseModel):
             the answering path cannot map onto its outputs); the reason is in
             :attr:`uncertain_reason`.
         uncertain_reason: why the answer is uncertain.
+        quality_curve: for the quality route, the overall quality of every second of
+            the video (the curve under the player); empty on other routes.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -138,3 +149,4 @@ class AskResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     uncertain: bool = False
     uncertain_reason: str | None = None
+    quality_curve: list[QualityPoint] = Field(default_factory=list)

@@ -231,13 +231,18 @@
     return el("div", { class: "section" }, [el("h3", { text: `Grid view (${n}×${n}): each cell's time` }), box]);
   }
 
-  // Quality (1-5) of the seconds the quality answer lists: the score of quality evidence is
-  // its badness (5 - q) / 4, so q = 5 - 4 * score.
+  // Quality (1-5) per second: the result's quality_curve (every second of the video) when
+  // the quality path gave one, else the seconds the quality answer lists (the score of
+  // quality evidence is its badness (5 - q) / 4, so q = 5 - 4 * score).
   function renderQualityCurve(result, ctx) {
-    const points = result.evidence
-      .filter((ev) => isQuality(result, ev))
-      .map((ev) => [span(ev) ? ev.start : ev.time, 5 - 4 * Number(ev.score)])
-      .sort((a, b) => a[0] - b[0]);
+    const curve = result.quality_curve || [];
+    const everySecond = curve.length > 0;
+    const points = (everySecond
+      ? curve.map((p) => [(Number(p.start) + Number(p.end)) / 2, Number(p.score)])
+      : result.evidence
+          .filter((ev) => isQuality(result, ev))
+          .map((ev) => [span(ev) ? ev.start : ev.time, 5 - 4 * Number(ev.score)])
+    ).sort((a, b) => a[0] - b[0]);
     if (!points.length) return null;
     const duration = Math.max(Number(result.video.duration) || 0, 1e-6);
     const W = 600, H = 160, P = 28;
@@ -262,7 +267,10 @@
     const end = svg("text", { x: W - P - 30, y: H - 6, class: "axislabel" });
     end.textContent = fmt(duration);
     plot.append(end);
-    return el("div", { class: "section" }, [el("h3", { text: "Quality per second (1–5) at the seconds the answer rests on" }), plot]);
+    const heading = everySecond
+      ? "Quality per second (1–5)"
+      : "Quality per second (1–5) at the seconds the answer rests on";
+    return el("div", { class: "section" }, [el("h3", { text: heading }), plot]);
   }
 
   function renderTimings(result) {
