@@ -64,3 +64,41 @@ def test_overlay_tints_the_attended_region() -> None:
     out = overlay_weight_map(frame, [[1.0, 0.0], [0.0, 0.0]])
     assert out[0, 0, 0] > 150 and out[0, 0, 1] < 100  # red where the weight is high
     assert tuple(out[3, 3]) == (100, 100, 100)  # untouched where it is 0
+
+
+SRT = "1\n00:00:01,000 --> 00:00:03,000\nthe cube is red and the ball is blue\n"
+
+
+def test_a_model_trained_with_a_text_stream_reads_what_is_said(bikes_video, tmp_path: Path) -> None:
+    """MCG on TVQA reads subtitles as the question's second segment: a model whose
+    config says it was trained so (``text_stream``) gets the subtitles' text from the
+    router, and its answer depends on it; a model trained without one ignores it."""
+    from videoqa.pipelines.mcg import MCGAnswerer
+    from videoqa.pipelines.router import QuestionRouter
+
+    q, choices = "what color is the cube?", ["red", "blue", "green"]
+    for flag in (True, False):
+        folder = tmp_path / f"stream_{flag}"
+        tiny_mcg(0, text_stream=flag).save_pretrained(folder)
+        answerer = MCGAnswerer(folder)
+        assert answerer.wants_text_stream is flag
+        plain = answerer(bikes_video, q, choices).result.probabilities
+        said = answerer(bikes_video, q, choices, text_stream="the cube is red").result.probabilities
+        assert bool(np.abs(np.subtract(plain, said)).max() > 1e-6) is flag
+
+    folder = tmp_path / "stream_True"
+    (tmp_path / "said.srt").write_text(SRT, encoding="utf-8")
+    seen: list[str | None] = []
+    answerer = MCGAnswerer(folder)
+    inner = answerer.__call__
+
+    class Recording:
+        wants_text_stream = True
+
+        def __call__(self, video, question, choices=None, *, text_stream=None):
+            seen.append(text_stream)
+            return inner(video, question, choices, text_stream=text_stream)
+
+    router = QuestionRouter(lambda: Recording(), route="auto")
+    router(bikes_video, q, choices, subtitles=tmp_path / "said.srt")
+    assert seen == ["the cube is red and the ball is blue"]

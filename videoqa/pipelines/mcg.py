@@ -73,11 +73,27 @@ class MCGAnswerer:
             "top_k": self.top_k,
         }
 
+    @property
+    def wants_text_stream(self) -> bool:
+        """Whether the model reads what is said in the video (trained with an extra text
+        stream: ``MCGConfig.text_stream``); the router then passes the transcript."""
+        return bool(self.model.config.text_stream)
+
     def __call__(
-        self, video: str | Path, question: str, choices: Sequence[str] | None = None
+        self,
+        video: str | Path,
+        question: str,
+        choices: Sequence[str] | None = None,
+        *,
+        text_stream: str | None = None,
     ) -> AskRun:
         """Answer ``question`` about ``video`` (multiple choice when ``choices`` are
         given, else generated).
+
+        Args:
+            text_stream: what is said in the video (subtitles / transcript text), the
+                question's second segment for a model trained with one
+                (:attr:`wants_text_stream`); ignored otherwise.
 
         Raises:
             UsageError: an empty question or fewer than two choices.
@@ -97,7 +113,7 @@ class MCGAnswerer:
         batch = MCGBatch(
             proc.frames(frames.frames)[None],
             torch.tensor(frames.times, dtype=torch.float32)[None],
-            proc.text([question]),
+            proc.text([question], [text_stream] if text_stream and self.wants_text_stream else None),
         ).to(self.device)
         with torch.inference_mode():
             if choices is not None:

@@ -189,10 +189,19 @@ class QuestionRouter:
         return self._speech
 
     def _visual_run(
-        self, video: str | Path, question: str, choices: Sequence[str] | None
+        self,
+        video: str | Path,
+        question: str,
+        choices: Sequence[str] | None,
+        subtitles: str | Path | None = None,
     ) -> AskRun:
         if self._visual is None:
             self._visual = self._visual_factory()
+        if getattr(self._visual, "wants_text_stream", False) and self.speech_enabled:
+            # a model trained with subtitles / transcripts (MCG on TVQA) reads what is said
+            if subtitles is not None or has_audio(video):
+                text = self.speech.transcript(video, subtitles).text
+                return self._visual(video, question, choices, text_stream=text or None)
         return self._visual(video, question, choices)
 
     def __call__(
@@ -221,7 +230,7 @@ class QuestionRouter:
                 return self._speech_or_visual(video, question, choices, subs)
         if wants_quality(question, self.route, self.use_embeddings):
             return answer_quality(video, question, choices)
-        run = self._visual_run(video, question, choices)
+        run = self._visual_run(video, question, choices, subs)
         if self.route == "auto" and self.speech_enabled:
             if subs is not None or has_audio(video):
                 transcript = self.speech.transcript(video, subs)

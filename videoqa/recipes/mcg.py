@@ -267,6 +267,8 @@ class _MCGBase(Recipe):
         cfg = self.config.model
         fields = dict(cfg.config)
         fields.setdefault("trained_on", self._trained_on())
+        if getattr(self.config.data, "extra_text", None):
+            fields["text_stream"] = True  # ask then feeds it what is said in the video
         with quiet_transformers():
             if cfg.init_from is not None:
                 base = MCG.from_pretrained(cfg.init_from)

@@ -116,6 +116,9 @@ class MCGConfig(_Frozen):
             ``uniform`` at evaluation, as the released configs).
         num_frames: frames sampled per video.
         trained_on: what the model was trained on (provenance, shown by ``ask``).
+        text_stream: whether the model was trained with an extra text stream
+            (subtitles / transcript as the question's second segment, MCG on TVQA); then
+            ``ask`` feeds it what is said in the video (:mod:`videoqa.perception.speech`).
     """
 
     vocab_size: int = Field(gt=0)
@@ -133,6 +136,7 @@ class MCGConfig(_Frozen):
     eval_sampler: str = "uniform"
     num_frames: int = Field(8, ge=1)
     trained_on: str | None = None
+    text_stream: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> MCGConfig:
