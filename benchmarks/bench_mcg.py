@@ -64,7 +64,7 @@ def attention(repeats: int, batch: int) -> None:
             model = TimesformerModel(timesformer_config(VideoSettings(**WIDTH, num_frames=t, attention_type=kind)))
             pixels = torch.randn(batch, t, 3, 112, 112)
 
-            def step():
+            def step(model=model, pixels=pixels):
                 model.zero_grad(set_to_none=True)
                 model(pixel_values=pixels).last_hidden_state.mean().backward()
 
@@ -90,7 +90,7 @@ def checkpointing(repeats: int, batch: int, frames: int) -> None:
         b = MCGBatch(torch.randn(batch, frames, 3, 112, 112), torch.zeros(batch, frames),
                      model.processor.text(["what color is the cube ?"] * batch))  # fmt: skip
 
-        def step():
+        def step(model=model, b=b, opt=opt):
             loss = model.qa_loss(b, ["red"] * batch, 1.0, 1.0).total
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -118,18 +118,18 @@ def long_video(repeats: int, counts: tuple[int, ...]) -> None:
             timing = VideoTiming.from_info(reader.info)
         times = sample_times("head-tail", timing, t, seed=0)
 
-        def encode(frames: np.ndarray) -> None:
+        def encode(frames: np.ndarray, model=model) -> None:
             x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
             x = torch.nn.functional.interpolate(x, size=(112, 112), mode="bilinear", antialias=True)
             with torch.no_grad():
                 model(pixel_values=x[None])
 
-        def sparse() -> np.ndarray:
+        def sparse(times=times) -> np.ndarray:
             with VideoReader(path) as reader:
                 return reader.read_at(times).frames
 
         dec_s = median_time(sparse, repeats)
-        dec_f = median_time(lambda: run_full(path, times), 1)
+        dec_f = median_time(lambda times=times: run_full(path, times), 1)
         enc = median_time(lambda: encode(sparse()), 1) - dec_s
         total_s, total_f = dec_s + enc, dec_f + enc
         print(

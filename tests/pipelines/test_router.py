@@ -44,7 +44,7 @@ def test_quality_answer_is_a_typed_result_with_evidence(sample_videos):
     # the per-second curve: one point per sampled second, contiguous, on the 1-5 scale
     curve = result.quality_curve
     assert len(curve) == len(result.sampled_times) >= 2
-    assert curve[0].start == 0.0 and all(a.end == b.start for a, b in zip(curve, curve[1:]))
+    assert curve[0].start == 0.0 and all(a.end == b.start for a, b in zip(curve, curve[1:], strict=False))
     assert all(1.0 <= p.score <= 5.0 for p in curve)
     by_start = {p.start: p.score for p in curve}
     for e in result.evidence:  # an evidence second's badness is its curve point's (5 - q) / 4

@@ -13,8 +13,8 @@ from transformers import TimesformerModel
 from tests.models.mcg.tester import QUESTIONS, TINY, tiny_mcg, tiny_tokenizer
 from videoqa.errors import UsageError
 from videoqa.models.mcg import MCG, MCGBatch, build_mcg
-from videoqa.models.mcg.modeling import aggregate_words, timesformer_config
 from videoqa.models.mcg.configuration import VideoSettings
+from videoqa.models.mcg.modeling import aggregate_words, timesformer_config
 
 
 def test_pieces_are_summed_into_words() -> None:

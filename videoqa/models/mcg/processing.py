@@ -230,8 +230,8 @@ class MCGProcessor:
             mask[i, :n] = True
             types[i, :n] = torch.tensor(enc.get("token_type_ids", [0] * n))
             seq_ids, word_ids = enc.sequence_ids(), enc.word_ids()
-            first = max((w for s, w in zip(seq_ids, word_ids) if s == 0 and w is not None), default=-1)
-            for j, (s, w) in enumerate(zip(seq_ids, word_ids)):
+            first = max((w for s, w in zip(seq_ids, word_ids, strict=True) if s == 0 and w is not None), default=-1)
+            for j, (s, w) in enumerate(zip(seq_ids, word_ids, strict=True)):
                 if s is not None and w is not None:
                     words[i, j] = w if s == 0 else first + 1 + w
             # renumber densely (word ids may skip when truncation cut a word's pieces)
