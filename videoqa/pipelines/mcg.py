@@ -26,10 +26,9 @@ from pathlib import Path
 import torch
 
 from videoqa.encoders.hf import quiet_transformers
-from videoqa.errors import UsageError
 from videoqa.features.extract import VideoJob, decode_video
 from videoqa.models.mcg import MCG, MCGBatch
-from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.ask import AskRun, check_inputs
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
 from videoqa.video.reader import probe
 
@@ -99,10 +98,7 @@ class MCGAnswerer:
             UsageError: an empty question or fewer than two choices.
             VideoError: the video cannot be read.
         """
-        if not question.strip():
-            raise UsageError("the question is empty")
-        if choices is not None and len(choices) < 2:
-            raise UsageError("give at least two choices, or none for an open-ended question")
+        question, choices = check_inputs(question, choices)
         cfg, proc = self.model.config, self.model.processor
         timings: dict[str, float] = {}
         start = time.perf_counter()

@@ -27,7 +27,7 @@ from videoqa.perception.quality import QualityAnswer, answer_from_report, assess
 from videoqa.perception.quality.model import QualityModel, load_default_model
 from videoqa.perception.quality.questions import recognize_question
 from videoqa.perception.speech import has_audio
-from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.ask import AskRun, check_inputs
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo, QualityPoint
 from videoqa.pipelines.speech import SpeechQA, recognize_speech_question
 from videoqa.video.reader import VideoReader
@@ -72,10 +72,7 @@ def answer_quality(
         VideoNotFoundError, UnsupportedVideoError, CorruptVideoError: unreadable video.
         ModelUnavailableError: the shipped quality model is missing.
     """
-    if not question.strip():
-        raise UsageError("the question is empty")
-    if choices is not None and len(choices) < 2:
-        raise UsageError("multiple choice needs at least two choices")
+    question, choices = check_inputs(question, choices)
     start = time.perf_counter()
     timings: dict[str, float] = {}
     model = model or load_default_model()

@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from videoqa.encoders.hf import quiet_transformers
-from videoqa.errors import ModelUnavailableError, UsageError
+from videoqa.errors import ModelUnavailableError
 from videoqa.features.extract import VideoJob, decode_video
 from videoqa.models.sgvlm.modeling import SGVLM
 from videoqa.models.sgvlm.processing import SGVLMBatch
-from videoqa.pipelines.ask import AskRun
+from videoqa.pipelines.ask import AskRun, check_inputs
 from videoqa.pipelines.backbone import encoder_has_real_weights, load_pixel_encoder
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
 from videoqa.video.reader import probe
@@ -145,10 +145,7 @@ class SGVLMAnswerer:
             UsageError: an empty question or fewer than two choices.
             VideoError: the video cannot be read.
         """
-        if not question.strip():
-            raise UsageError("the question is empty")
-        if choices is not None and len(choices) < 2:
-            raise UsageError("give at least two choices, or none for an open-ended question")
+        question, choices = check_inputs(question, choices)
         timings: dict[str, float] = {}
         start = time.perf_counter()
         info = probe(video)
