@@ -4,7 +4,13 @@ the backbone loss objectives. Recipes themselves live in :mod:`videoqa.recipes`.
 
 from videoqa.training.config import RunConfig, load_config, parse_config
 from videoqa.training.data import QADataset, TrainBatch
-from videoqa.training.loop import Interrupted, RunResult, TrainingLoop, warmup_cosine
+from videoqa.training.loop import (
+    Interrupted,
+    RunResult,
+    TrainingLoop,
+    warmup_cosine,
+    warmup_schedule,
+)
 from videoqa.training.objectives import LossParts, Objective
 from videoqa.training.recipe import RECIPES, EpochStats, Recipe, RecipeSetup, StepOutput
 
@@ -25,4 +31,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "warmup_cosine",
+    "warmup_schedule",
 ]

@@ -94,18 +94,20 @@ class OptimConfig(_Section):
 
 
 class SchedulerConfig(_Section):
-    """The one learning-rate schedule: linear warm-up, then cosine decay
-    (:func:`videoqa.training.loop.warmup_cosine`).
+    """The one learning-rate schedule: linear warm-up, then a cosine or linear decay
+    (:func:`videoqa.training.loop.warmup_schedule`).
 
     Attributes:
         warmup_ratio: share of all optimiser steps spent warming up linearly from 0.
         warmup_steps: warm-up length in steps; overrides ``warmup_ratio`` when set.
-        min_lr_ratio: the cosine ends at ``min_lr_ratio · lr`` (0 = decay to zero).
+        min_lr_ratio: the decay ends at ``min_lr_ratio · lr`` (0 = decay to zero).
+        decay: ``cosine`` (default) or ``linear`` (BERT's, as MCG's released code).
     """
 
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     warmup_steps: int | None = Field(None, ge=0)
     min_lr_ratio: float = Field(0.0, ge=0, le=1)
+    decay: Literal["cosine", "linear"] = "cosine"
 
 
 class CheckpointConfig(_Section):

@@ -68,32 +68,50 @@ RUN_FILES = (
 )
 
 
-def warmup_cosine(
-    total_steps: int, warmup_steps: int, min_ratio: float = 0.0
+def warmup_schedule(
+    total_steps: int, warmup_steps: int, min_ratio: float = 0.0, decay: str = "cosine"
 ) -> Callable[[int], float]:
     """LR multiplier of optimiser step ``step`` (0-based): linear from ``1/(w+1)`` to 1
-    over the ``w = warmup_steps`` first steps, then cosine from 1 to ``min_ratio`` at
-    ``total_steps`` (Loshchilov & Hutter, SGDR, ICLR 2017, without restarts).
+    over the ``w = warmup_steps`` first steps, then a decay from 1 to ``min_ratio`` at
+    ``total_steps``: ``cosine`` (Loshchilov & Hutter, SGDR, ICLR 2017, without restarts)
+    or ``linear`` (BERT's schedule, Devlin et al. 2019, which MCG's released code uses).
 
     Raises:
-        UsageError: negative step counts or ``min_ratio`` outside ``[0, 1]``.
+        UsageError: negative step counts, ``min_ratio`` outside ``[0, 1]`` or an unknown
+            ``decay``.
     """
     if total_steps < 0 or warmup_steps < 0 or not 0.0 <= min_ratio <= 1.0:
         raise UsageError(
-            f"warmup_cosine: bad schedule total={total_steps} warmup={warmup_steps} "
+            f"warmup schedule: bad schedule total={total_steps} warmup={warmup_steps} "
             f"min_ratio={min_ratio}"
         )
+    if decay not in ("cosine", "linear"):
+        raise UsageError(f"unknown learning-rate decay {decay!r}; expected cosine or linear")
 
     def factor(step: int) -> float:
         if step < warmup_steps:
             return (step + 1) / (warmup_steps + 1)
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        if decay == "linear":
+            shape = 1.0 - progress
+        else:
+            shape = 0.5 * (1.0 + math.cos(math.pi * progress))
         if min_ratio == 0.0:
-            return cosine
-        return min_ratio + (1.0 - min_ratio) * cosine
+            return shape
+        return min_ratio + (1.0 - min_ratio) * shape
 
     return factor
+
+
+def warmup_cosine(
+    total_steps: int, warmup_steps: int, min_ratio: float = 0.0
+) -> Callable[[int], float]:
+    """:func:`warmup_schedule` with the cosine decay (the default schedule).
+
+    Raises:
+        UsageError: see :func:`warmup_schedule`.
+    """
+    return warmup_schedule(total_steps, warmup_steps, min_ratio, "cosine")
 
 
 @dataclass
@@ -217,7 +235,7 @@ class TrainingLoop:
             else int(sched.warmup_ratio * steps)
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, warmup_cosine(steps, warmup, sched.min_lr_ratio)
+            optimizer, warmup_schedule(steps, warmup, sched.min_lr_ratio, sched.decay)
         )
         scheduler = self.accelerator.prepare(scheduler)
         return _Prepared(model, optimizer, loader, scheduler, sampler)
