@@ -539,6 +539,9 @@ def test_quality_questions_take_the_quality_path(make_server, bikes_video, tiny_
     result = job["result"]
     assert result["route"] == "quality" and result["pretrained"] is True
     assert result["evidence"] and all(0 <= e["score"] <= 1 for e in result["evidence"])
+    # the quality path reports its stages too (progress of a quality job)
+    assert job["stages"] == ["quality_assessment", "decode_evidence"]
+    assert len(result["quality_curve"]) == len(result["sampled_times"])
 
 
 def test_models_load_once_through_the_resolver(monkeypatch, bikes_video):

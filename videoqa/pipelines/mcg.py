@@ -28,7 +28,7 @@ import torch
 from videoqa.encoders.hf import quiet_transformers
 from videoqa.features.extract import VideoJob, decode_video
 from videoqa.models.mcg import MCG, MCGBatch
-from videoqa.pipelines.ask import AskRun, check_inputs
+from videoqa.pipelines.ask import AskRun, StageTimer, check_inputs
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
 from videoqa.video.reader import probe
 
@@ -100,26 +100,28 @@ class MCGAnswerer:
         """
         question, choices = check_inputs(question, choices)
         cfg, proc = self.model.config, self.model.processor
-        timings: dict[str, float] = {}
+        timer = StageTimer()  # its stages are what the server reports as progress
         start = time.perf_counter()
-        info = probe(video)
-        frames = decode_video(VideoJob(Path(video).stem, Path(video)), cfg.eval_sampler, cfg.num_frames)
-        timings["decode"] = time.perf_counter() - start
-        tick = time.perf_counter()
-        batch = MCGBatch(
-            proc.frames(frames.frames)[None],
-            torch.tensor(frames.times, dtype=torch.float32)[None],
-            proc.text([question], [text_stream] if text_stream and self.wants_text_stream else None),
-        ).to(self.device)
-        with torch.inference_mode():
-            if choices is not None:
-                cands = list(choices)
-                probs = torch.softmax(self.model.loglikelihood(batch, [cands])[0], dim=0)
-            else:
-                cands = self.model.generate(batch)
-                probs = self.model.loglikelihood(batch, [cands])[0].exp()
-            patches, per_frame = self.model.alignment(batch)
-        timings["answer"] = time.perf_counter() - tick
+        with timer.stage("decode"):
+            info = probe(video)
+            frames = decode_video(
+                VideoJob(Path(video).stem, Path(video)), cfg.eval_sampler, cfg.num_frames
+            )
+        with timer.stage("answer"):
+            batch = MCGBatch(
+                proc.frames(frames.frames)[None],
+                torch.tensor(frames.times, dtype=torch.float32)[None],
+                proc.text([question], [text_stream] if text_stream and self.wants_text_stream else None),
+            ).to(self.device)
+            with torch.inference_mode():
+                if choices is not None:
+                    cands = list(choices)
+                    probs = torch.softmax(self.model.loglikelihood(batch, [cands])[0], dim=0)
+                else:
+                    cands = self.model.generate(batch)
+                    probs = self.model.loglikelihood(batch, [cands])[0].exp()
+                patches, per_frame = self.model.alignment(batch)
+        timings = timer.timings
         timings["total"] = time.perf_counter() - start
         best = int(probs.argmax())
         result = AskResult(

@@ -27,7 +27,7 @@ from videoqa.perception.quality import QualityAnswer, answer_from_report, assess
 from videoqa.perception.quality.model import QualityModel, load_default_model
 from videoqa.perception.quality.questions import recognize_question
 from videoqa.perception.speech import has_audio
-from videoqa.pipelines.ask import AskRun, check_inputs
+from videoqa.pipelines.ask import AskRun, StageTimer, check_inputs
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo, QualityPoint
 from videoqa.pipelines.speech import SpeechQA, recognize_speech_question
 from videoqa.video.reader import VideoReader
@@ -74,19 +74,18 @@ def answer_quality(
     """
     question, choices = check_inputs(question, choices)
     start = time.perf_counter()
-    timings: dict[str, float] = {}
-    model = model or load_default_model()
-    report = assess_video(video, model)
-    timings["quality_assessment"] = report.compute_seconds
+    timer = StageTimer()  # its stages are what the server reports as progress
+    with timer.stage("quality_assessment"):
+        model = model or load_default_model()
+        report = assess_video(video, model)
     intent = recognize_question(question, use_embeddings=False)
     answer = answer_from_report(report, question, choices, intent if intent.is_quality else None)
-    tick = time.perf_counter()
-    with VideoReader(video) as reader:
+    with timer.stage("decode_evidence"), VideoReader(video) as reader:
         reader.frame_times()
         info = reader.info
         times = [item.time for item in answer.evidence]
         frames = _evidence_frames(reader, times)
-    timings["decode_evidence"] = time.perf_counter() - tick
+    timings = timer.timings
     result = _quality_result(answer, info, frames, [s.keyframe_time for s in report.seconds])
     result.quality_curve = [
         QualityPoint(start=s.start, end=s.end, score=float(s.score)) for s in report.seconds

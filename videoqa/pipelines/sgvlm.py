@@ -32,7 +32,7 @@ from videoqa.errors import ModelUnavailableError
 from videoqa.features.extract import VideoJob, decode_video
 from videoqa.models.sgvlm.modeling import SGVLM
 from videoqa.models.sgvlm.processing import SGVLMBatch
-from videoqa.pipelines.ask import AskRun, check_inputs
+from videoqa.pipelines.ask import AskRun, StageTimer, check_inputs
 from videoqa.pipelines.backbone import encoder_has_real_weights, load_pixel_encoder
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
 from videoqa.video.reader import probe
@@ -146,19 +146,18 @@ class SGVLMAnswerer:
             VideoError: the video cannot be read.
         """
         question, choices = check_inputs(question, choices)
-        timings: dict[str, float] = {}
+        timer = StageTimer()  # its stages are what the server reports as progress
         start = time.perf_counter()
-        info = probe(video)
-        frames = decode_video(
-            VideoJob(Path(video).stem, Path(video)),
-            SAMPLER,
-            int(self.model.config.num_frames),
-            size=self.encoder.input_size,
-        )
-        timings["decode"] = time.perf_counter() - start
-        batch, graphs = self._inputs(frames, question, timings)
-        tick = time.perf_counter()
-        with torch.inference_mode():
+        with timer.stage("decode"):
+            info = probe(video)
+            frames = decode_video(
+                VideoJob(Path(video).stem, Path(video)),
+                SAMPLER,
+                int(self.model.config.num_frames),
+                size=self.encoder.input_size,
+            )
+        batch, graphs = self._inputs(frames, question, timer)
+        with timer.stage("answer"), torch.inference_mode():
             prefix = self.model.visual_prefix(batch)
             if choices is not None:
                 cands = list(choices)
@@ -167,7 +166,7 @@ class SGVLMAnswerer:
             else:
                 cands = [self.model.generate(batch)[0]]
                 probs = self.model.score_candidates(batch, [cands])[0].exp()
-        timings["answer"] = time.perf_counter() - tick
+        timings = timer.timings
         timings["total"] = time.perf_counter() - start
         best = int(probs.argmax())
         evidence, notes = self._evidence(prefix, frames.times, frames.indices, graphs)
@@ -194,22 +193,20 @@ class SGVLMAnswerer:
         )
         return AskRun(result=result, frames=frames, grid_image=None)
 
-    def _inputs(self, frames, question: str, timings: dict[str, float]):
-        tick = time.perf_counter()
-        feats, patches = self.encoder.encode(frames.frames)
-        timings["encode_frames"] = time.perf_counter() - tick
+    def _inputs(self, frames, question: str, timer: StageTimer):
+        with timer.stage("encode_frames"):
+            feats, patches = self.encoder.encode(frames.frames)
         graphs = None
-        tick = time.perf_counter()
-        if self.predictor is not None:
-            from videoqa.perception.scene_graph.store import scene_graphs_for_frames
+        with timer.stage("scene_graphs"):
+            if self.predictor is not None:
+                from videoqa.perception.scene_graph.store import scene_graphs_for_frames
 
-            graphs = scene_graphs_for_frames(
-                self.predictor,
-                torch.from_numpy(frames.frames),
-                frames.times,
-                frame_indices=frames.indices,
-            )
-        timings["scene_graphs"] = time.perf_counter() - tick
+                graphs = scene_graphs_for_frames(
+                    self.predictor,
+                    torch.from_numpy(frames.frames),
+                    frames.times,
+                    frame_indices=frames.indices,
+                )
         sg_tokens = sg_mask = None
         if graphs is not None:
             sg_tokens = torch.from_numpy(graphs.tokens).float()[None]

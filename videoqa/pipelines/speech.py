@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict
 
 from videoqa.errors import UsageError
 from videoqa.perception.speech import Segment, Transcriber, Transcript, transcript_from_subtitles
-from videoqa.pipelines.ask import AskRun, check_inputs
+from videoqa.pipelines.ask import AskRun, StageTimer, check_inputs
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo
 from videoqa.video.types import FrameBatch
 
@@ -360,26 +360,22 @@ class SpeechQA:
 
         question, choices = check_inputs(question, choices)
         start = time.perf_counter()
-        timings: dict[str, float] = {}
-        tick = time.perf_counter()
-        info = probe(video)
-        timings["probe"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-        if transcript is None:
-            transcript = self.transcript(video, subtitles)
-        timings["transcribe"] = time.perf_counter() - tick
+        timer = StageTimer()  # its stages are what the server reports as progress
+        with timer.stage("probe"):
+            info = probe(video)
+        with timer.stage("transcribe"):
+            if transcript is None:
+                transcript = self.transcript(video, subtitles)
         model = _model_info(transcript)
         if not transcript.sentences():
             result = _empty_result(question, choices, transcript, info, model)
         else:
-            tick = time.perf_counter()
-            _sentence_model()
-            timings["load_sentence_model"] = time.perf_counter() - tick
-            tick = time.perf_counter()
-            scores = self.score(question, choices, transcript)
-            timings["retrieve_and_score"] = time.perf_counter() - tick
+            with timer.stage("load_sentence_model"):
+                _sentence_model()
+            with timer.stage("retrieve_and_score"):
+                scores = self.score(question, choices, transcript)
             result = self._result(question, choices, scores, info, model)
-        result.timings.update(timings)
+        result.timings.update(timer.timings)
         result.timings["total"] = time.perf_counter() - start
         return AskRun(result=result, frames=_no_frames(), grid_image=None)
 
