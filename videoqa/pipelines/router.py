@@ -26,7 +26,7 @@ from videoqa.errors import UsageError
 from videoqa.perception.quality import QualityAnswer, answer_from_report, assess_video
 from videoqa.perception.quality.model import QualityModel, load_default_model
 from videoqa.perception.quality.questions import recognize_question
-from videoqa.perception.speech import has_audio
+from videoqa.perception.speech import Transcript, has_audio
 from videoqa.pipelines.ask import AskRun, StageTimer, check_inputs
 from videoqa.pipelines.schema import AskResult, Evidence, ModelInfo, QualityPoint
 from videoqa.pipelines.speech import SpeechQA, recognize_speech_question
@@ -189,16 +189,19 @@ class QuestionRouter:
         video: str | Path,
         question: str,
         choices: Sequence[str] | None,
-        subtitles: str | Path | None = None,
+        transcript: Transcript | None = None,
     ) -> AskRun:
+        """The visual answer; a model trained with subtitles / transcripts (MCG on TVQA,
+        ``wants_text_stream``) also reads what ``transcript`` says."""
+        visual = self._visual_answerer()
+        if transcript is not None and getattr(visual, "wants_text_stream", False):
+            return visual(video, question, choices, text_stream=transcript.text or None)
+        return visual(video, question, choices)
+
+    def _visual_answerer(self) -> Callable[..., AskRun]:
         if self._visual is None:
             self._visual = self._visual_factory()
-        if getattr(self._visual, "wants_text_stream", False) and self.speech_enabled:
-            # a model trained with subtitles / transcripts (MCG on TVQA) reads what is said
-            if subtitles is not None or has_audio(video):
-                text = self.speech.transcript(video, subtitles).text
-                return self._visual(video, question, choices, text_stream=text or None)
-        return self._visual(video, question, choices)
+        return self._visual
 
     def __call__(
         self,
@@ -226,11 +229,14 @@ class QuestionRouter:
                 return self._speech_or_visual(video, question, choices, subs)
         if wants_quality(question, self.route, self.use_embeddings):
             return answer_quality(video, question, choices)
-        run = self._visual_run(video, question, choices, subs)
-        if self.route == "auto" and self.speech_enabled:
-            if subs is not None or has_audio(video):
-                transcript = self.speech.transcript(video, subs)
-                run = self.speech.fuse(run, transcript)
+        fuse = self.route == "auto"  # the transcript's evidence joins the visual answer
+        reads_text = getattr(self._visual_answerer(), "wants_text_stream", False)
+        transcript = None  # read once, for the model's text stream and for the fusion
+        if self.speech_enabled and (fuse or reads_text) and (subs is not None or has_audio(video)):
+            transcript = self.speech.transcript(video, subs)
+        run = self._visual_run(video, question, choices, transcript)
+        if fuse and transcript is not None:
+            run = self.speech.fuse(run, transcript)
         return run
 
     def _speech_or_visual(
@@ -250,7 +256,7 @@ class QuestionRouter:
             run.result.timings["transcribe"] = seconds
             run.result.timings["total"] += seconds
             return run
-        run = self._visual_run(video, question, choices)
+        run = self._visual_run(video, question, choices, transcript)
         reason = transcript.note or "nothing is said"
         run.result.warnings.append(f"a speech question, but {reason}: answered visually")
         return run
