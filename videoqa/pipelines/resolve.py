@@ -332,6 +332,17 @@ def _zero_shot(parsed: ModelSpec, opts: ResolveOptions, vocabulary: list[str] | 
     )
 
 
+def _ignored_sampling(opts: ResolveOptions, frames: int, sampler: str) -> list[str]:
+    """The frame count / sampler the user asked for that a model with a fixed input
+    (``frames`` frames from ``sampler``, as in its training) cannot honour."""
+    asked = []
+    if opts.frames is not None and opts.frames != frames:
+        asked.append(f"{opts.frames} frames")
+    if opts.sampler is not None and opts.sampler != sampler:
+        asked.append(f"the {opts.sampler!r} sampler")
+    return asked
+
+
 def _sgvlm(parsed: ModelSpec, folder: Path, opts: ResolveOptions) -> Answerer:
     from videoqa.pipelines.sgvlm import SGVLMAnswerer
 
@@ -343,11 +354,7 @@ def _sgvlm(parsed: ModelSpec, folder: Path, opts: ResolveOptions) -> Answerer:
         device=opts.device,
     )
     cfg = answerer.model.config
-    asked = []
-    if opts.frames is not None and opts.frames != cfg.num_frames:
-        asked.append(f"{opts.frames} frames")
-    if opts.sampler is not None and opts.sampler != "uniform":
-        asked.append(f"the {opts.sampler!r} sampler")
+    asked = _ignored_sampling(opts, cfg.num_frames, "uniform")
     if asked:
         answerer.warnings.append(
             f"{' and '.join(asked)} asked for, but this SGVLM was trained on {cfg.num_frames} "
@@ -362,11 +369,7 @@ def _mcg(parsed: ModelSpec, folder: Path, opts: ResolveOptions) -> Answerer:
 
     answerer = MCGAnswerer(folder, top_k=opts.top_k, name=parsed.spec, device=opts.device)
     cfg = answerer.model.config
-    asked = []
-    if opts.frames is not None and opts.frames != cfg.num_frames:
-        asked.append(f"{opts.frames} frames")
-    if opts.sampler is not None and opts.sampler != cfg.eval_sampler:
-        asked.append(f"the {opts.sampler!r} sampler")
+    asked = _ignored_sampling(opts, cfg.num_frames, cfg.eval_sampler)
     if asked:
         answerer.warnings.append(
             f"{' and '.join(asked)} asked for, but this MCG answers from {cfg.num_frames} "
