@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.server.conftest import GatedAnswerer, wait_job
 from videoqa.api import VideoQA
-from videoqa.errors import CorruptVideoError
+from videoqa.errors import CorruptVideoError, UsageError
 from videoqa.video.reader import VideoReader, read_frames
 
 
@@ -113,6 +113,30 @@ def test_frame_endpoint_serves_the_decoded_frame(make_server, bikes_video):
     assert client.get(f"/v1/videos/{video_id}/frames/abc.jpg").status_code == 422
     assert client.get(f"/v1/videos/{video_id}/frames/1.png").status_code == 404
     assert client.get("/v1/videos/u0000000000000000/frames/1.jpg").status_code == 404
+
+
+def test_frame_requests_demux_the_video_once(make_server, bikes_video, monkeypatch):
+    client = make_server()
+    video_id = upload(client, bikes_video).json()["video_id"]
+    demuxed = []
+    demux = VideoReader._demux_index
+
+    def counting(reader):
+        demuxed.append(reader.path)
+        return demux(reader)
+
+    monkeypatch.setattr(VideoReader, "_demux_index", counting)
+    times = ("1.000", "4.000", "7.500")
+    frames = [client.get(f"/v1/videos/{video_id}/frames/{t}.jpg") for t in times]
+    assert [r.status_code for r in frames] == [200, 200, 200]
+    assert len({r.content for r in frames}) == 3
+    assert len(demuxed) == 1  # one exact index for all the frame requests of a video
+    state = client.app.state.videoqa
+    reader = state._readers[video_id][0]  # noqa: SLF001
+    assert client.delete(f"/v1/videos/{video_id}").status_code == 204
+    assert video_id not in state._readers  # noqa: SLF001
+    with pytest.raises(UsageError, match="closed"):
+        reader.read_at([1.0])
 
 
 def test_video_file_supports_range_requests(make_server, bikes_video):

@@ -35,7 +35,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -60,12 +60,13 @@ from videoqa.server.errors import (
 from videoqa.server.jobs import Job, JobQueue
 from videoqa.server.store import StoredVideo, VideoStore
 from videoqa.server.upload import receive_upload
-from videoqa.video.reader import VideoReader, read_frames, time_limit
+from videoqa.video.reader import VideoReader, time_limit
 
 VIDEO_ID = re.compile(r"[ur][0-9a-f]{16}")
 STATIC = {"app.js": "text/javascript", "render.js": "text/javascript", "style.css": "text/css"}
 PROBE_TIMEOUT_S = 60.0
 SSE_POLL_S = 0.05
+OPEN_READERS = 8
 
 
 class AskRequest(BaseModel):
@@ -123,6 +124,9 @@ class ServerState:
         )
         self._frames: OrderedDict[tuple[str, float], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
+        # open readers of the videos frames were asked of, so that their demux pass
+        # (the exact frame index) runs once per video, not once per frame request
+        self._readers: OrderedDict[str, tuple[VideoReader, threading.Lock]] = OrderedDict()
         self._grids: dict[str, bytes] = {}
         self._stop = threading.Event()
         self._janitor: threading.Thread | None = None
@@ -139,6 +143,7 @@ class ServerState:
         self.jobs.stop()
         if self._janitor is not None:
             self._janitor.join(5)
+        self.close_readers(lambda _: True)
         self.store.close()
 
     def sweep(self) -> None:
@@ -149,6 +154,8 @@ class ServerState:
         for job_id in list(self._grids):
             if job_id not in kept:
                 self._grids.pop(job_id, None)
+        stored = self.store.ids()
+        self.close_readers(lambda video_id: video_id not in stored)
 
     def _sweep_loop(self) -> None:
         interval = max(0.5, min(30.0, self.config.ttl_s / 4, self.config.job_timeout_s / 4))
@@ -176,10 +183,16 @@ class ServerState:
                 return self._frames[key]
         from PIL import Image
 
-        with time_limit(PROBE_TIMEOUT_S):
-            batch = read_frames(
-                video.path, [seconds], size=decode_size(video.info, self.config.frame_max_side)
-            )
+        try:
+            with time_limit(PROBE_TIMEOUT_S):
+                reader, reader_lock = self._reader(video)
+                with reader_lock:
+                    batch = reader.read_at(
+                        [seconds], size=decode_size(video.info, self.config.frame_max_side)
+                    )
+        except VideoError:  # e.g. a timeout leaves the reader unusable: open a new one next time
+            self.close_readers(lambda video_id: video_id == video.video_id)
+            raise
         buffer = io.BytesIO()
         Image.fromarray(batch.frames[0]).save(buffer, format="JPEG", quality=85)
         data = buffer.getvalue()
@@ -188,6 +201,33 @@ class ServerState:
             while len(self._frames) > 256:
                 self._frames.popitem(last=False)
         return data
+
+    def _reader(self, video: StoredVideo) -> tuple[VideoReader, threading.Lock]:
+        """The open reader of ``video`` (opened on first use; the last
+        :data:`OPEN_READERS` used are kept) and the lock its calls hold."""
+        with self._frames_lock:
+            entry = self._readers.get(video.video_id)
+            if entry is not None:
+                self._readers.move_to_end(video.video_id)
+                return entry
+        opened = (VideoReader(video.path), threading.Lock())
+        with self._frames_lock:
+            entry = self._readers.setdefault(video.video_id, opened)
+            closing = [] if entry is opened else [opened]  # another request opened it first
+            while len(self._readers) > OPEN_READERS:
+                closing.append(self._readers.popitem(last=False)[1])
+        for reader, lock in closing:
+            with lock:
+                reader.close()
+        return entry
+
+    def close_readers(self, which: Callable[[str], bool]) -> None:
+        """Close the open readers of the video ids for which ``which`` is true."""
+        with self._frames_lock:
+            closing = [self._readers.pop(vid) for vid in list(self._readers) if which(vid)]
+        for reader, lock in closing:
+            with lock:
+                reader.close()
 
     # ------------------------------------------------------------------ jobs
     def model(self, name: str | None) -> str:
@@ -342,6 +382,7 @@ def create_app(config: ServerConfig | None = None, models: Mapping[str, VideoQA]
     @app.delete("/v1/videos/{video_id}", status_code=204)
     async def delete_video(video_id: str) -> Response:
         state.store.delete(video_id)
+        await run_in_threadpool(state.close_readers, lambda vid: vid == video_id)
         return Response(status_code=204)
 
     @app.get("/v1/videos/{video_id}/file")

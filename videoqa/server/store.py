@@ -270,6 +270,11 @@ class VideoStore:
                 pass
         return len(stale)
 
+    def ids(self) -> set[str]:
+        """The ids of the videos stored now."""
+        with self._lock:
+            return set(self._videos)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._videos)
