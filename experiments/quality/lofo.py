@@ -39,7 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from videoqa.perception.quality.dataset import build_family_training_set
-from videoqa.perception.quality.evaluation import LADDER_TARGET, EvalMetrics, video_metrics
+from videoqa.perception.quality.evaluation import (
+    LADDER_TARGET,
+    EvalMetrics,
+    ladder_values,
+    video_metrics,
+)
 from videoqa.perception.quality.features import extract_quality_features, unit_feature_names
 from videoqa.perception.quality.model import CLASS_NAMES, QualityModel
 from videoqa.video.samples import sample_video
@@ -55,10 +60,7 @@ def _video_table(data, mask):
 
 
 def _pool(per_family: dict[str, EvalMetrics], clean: dict[str, tuple[int, int]]) -> dict:
-    # an undefined SRCC (the score did not move along the ladder) counts as 0
-    ladders = [
-        x if np.isfinite(x) else 0.0 for m in per_family.values() for x in m.ladder_srcc.values()
-    ]
+    ladders = ladder_values(per_family.values())
     pairs = sum(m.pairs for m in per_family.values())
     typed = sum(m.typed_videos for m in per_family.values())
     clean_n = sum(c[0] for c in clean.values())
@@ -81,10 +83,8 @@ def _pool(per_family: dict[str, EvalMetrics], clean: dict[str, tuple[int, int]])
         ),
         "per_family": {
             f: {
-                "ladder_srcc_mean": float(np.mean(np.nan_to_num(list(m.ladder_srcc.values()))))
-                if m.ladder_srcc else None,
-                "ladder_srcc_worst": float(np.max(np.nan_to_num(list(m.ladder_srcc.values()))))
-                if m.ladder_srcc else None,
+                "ladder_srcc_mean": float(np.mean(ladder_values([m]))) if m.ladder_srcc else None,
+                "ladder_srcc_worst": float(np.max(ladder_values([m]))) if m.ladder_srcc else None,
                 "pairs_correct_share": m.pairs_correct / max(m.pairs, 1),
                 "clean": list(clean[f]),
                 "type_accuracy_level_ge2": m.typed_correct / max(m.typed_videos, 1),

@@ -9,13 +9,11 @@ loop per fold).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from pydantic import BaseModel
 
-from videoqa.errors import UsageError
-from videoqa.metrics.quality import quality_correlations
 from videoqa.perception.quality.dataset import LabeledVideo, TrainingSet
 from videoqa.perception.quality.distort import DISTORTION_KINDS, DistortionKind
 from videoqa.perception.quality.model import CLASS_NAMES, QualityModel
@@ -27,6 +25,7 @@ __all__ = [
     "TrainingReport",
     "cross_validate",
     "evaluate",
+    "ladder_values",
     "video_metrics",
 ]
 
@@ -142,24 +141,19 @@ class TrainingReport(BaseModel):
     seconds_per_video_second: float | None = None
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (``scipy.stats.spearmanr``; NaN when a side is
-    constant). Used for the many short ladders, where the shared metrics' logistic PLCC
-    fit is not needed."""
+def _spearman(a: np.ndarray, b: np.ndarray, min_count: int = 2) -> float:
+    """Spearman's rank correlation (``scipy.stats.spearmanr``, the SRCC of
+    :func:`~videoqa.metrics.quality.quality_correlations` without its logistic PLCC fit,
+    which these metrics do not use); NaN with fewer than ``min_count`` values, a
+    constant side or non-finite values."""
     from scipy.stats import spearmanr
 
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    if len(a) < min_count or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return float("nan")
     return float(spearmanr(a, b).statistic)
-
-
-def _srcc(predicted: np.ndarray, target: np.ndarray) -> float:
-    """Spearman correlation by the shared quality metrics (NaN when undefined)."""
-    try:
-        return quality_correlations(predicted, target).srcc
-    except UsageError:
-        return float("nan")
 
 
 def video_metrics(
@@ -232,7 +226,7 @@ def video_metrics(
         videos=len(labels),
         accuracy=float(correct.mean()) if predicted is not None else 0.0,
         accuracy_level_ge2=float(correct[strong].mean()) if predicted is not None else 0.0,
-        srcc_level=_srcc(scores, -levels),
+        srcc_level=_spearman(scores, -levels, min_count=4),
         srcc_level_within_kind=float(np.mean(per_kind)) if per_kind else float("nan"),
         clean_videos=int((levels == 0).sum()),
         clean_recognized=int(said_clean[levels == 0].sum()),
@@ -246,6 +240,12 @@ def video_metrics(
         combo_videos=int(combo.sum()),
         combo_correct=int(sum(combo_ok)),
     )
+
+
+def ladder_values(metrics: Iterable[EvalMetrics]) -> list[float]:
+    """Every ladder SRCC (:attr:`EvalMetrics.ladder_srcc`) of ``metrics``, in order; an
+    undefined one (the score did not move along the ladder) counts as 0."""
+    return [x if np.isfinite(x) else 0.0 for m in metrics for x in m.ladder_srcc.values()]
 
 
 def evaluate(model: QualityModel, data: TrainingSet, mask: np.ndarray) -> EvalMetrics:
@@ -305,15 +305,12 @@ def cross_validate(
     def summed(key: str) -> int:
         return int(sum(getattr(f, key) for f in folds.values()))
 
-    # an undefined SRCC (the score did not move along the ladder) counts as 0
-    ladder_values = [
-        x if np.isfinite(x) else 0.0 for f in folds.values() for x in f.ladder_srcc.values()
-    ]
+    ladders = ladder_values(folds.values())
     return CrossValidation(
-        ladder_srcc_mean=float(np.mean(ladder_values)) if ladder_values else None,
-        ladder_srcc_worst=float(np.max(ladder_values)) if ladder_values else None,
-        ladders=len(ladder_values),
-        ladders_above_target=int(sum(x > LADDER_TARGET for x in ladder_values)),
+        ladder_srcc_mean=float(np.mean(ladders)) if ladders else None,
+        ladder_srcc_worst=float(np.max(ladders)) if ladders else None,
+        ladders=len(ladders),
+        ladders_above_target=int(sum(x > LADDER_TARGET for x in ladders)),
         pairs=summed("pairs"),
         pairs_correct=summed("pairs_correct"),
         typed_videos=summed("typed_videos"),
