@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from videoqa.perception.quality.assess import RATING_LABELS
 from videoqa.perception.quality.questions import DISTORTION_TERMS
 
 __all__ = [
@@ -109,7 +110,6 @@ _RATING_ALIASES: dict[str, int] = {
     "very poor": 1, "very low": 1, "terrible": 1, "awful": 1, "worst": 1, "horrible": 1,
     "unwatchable": 1, "very bad": 1,
 }  # fmt: skip
-_LABELS = ("bad", "poor", "fair", "good", "excellent")
 _NEGATION = r"\b(?:not|no|never|without|isn't|isnt|doesn't|doesnt|free of|free from)\b"
 
 
@@ -133,7 +133,7 @@ def choice_rating(choice: str) -> int | None:
     for word, k in sorted(_RATING_ALIASES.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
             return k
-    for k, label in enumerate(_LABELS, start=1):
+    for k, label in enumerate(RATING_LABELS, start=1):
         if re.search(rf"\b{label}\b", text):
             return k
     return None
