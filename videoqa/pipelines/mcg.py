@@ -114,13 +114,14 @@ class MCGAnswerer:
                 proc.text([question], [text_stream] if text_stream and self.wants_text_stream else None),
             ).to(self.device)
             with torch.inference_mode():
+                encoded = self.model.memory(batch)  # the video and question, encoded once
                 if choices is not None:
                     cands = list(choices)
-                    probs = torch.softmax(self.model.loglikelihood(batch, [cands])[0], dim=0)
+                    probs = torch.softmax(self.model.loglikelihood(batch, [cands], encoded)[0], dim=0)
                 else:
-                    cands = self.model.generate(batch)
-                    probs = self.model.loglikelihood(batch, [cands])[0].exp()
-                patches, per_frame = self.model.alignment(batch)
+                    cands = self.model.generate(batch, encoded=encoded)
+                    probs = self.model.loglikelihood(batch, [cands], encoded)[0].exp()
+                patches, per_frame = self.model.alignment(batch, encoded)
         timings = timer.timings
         timings["total"] = time.perf_counter() - start
         best = int(probs.argmax())
@@ -131,7 +132,7 @@ class MCGAnswerer:
             choices=cands,
             probabilities=[float(p) for p in probs],
             open_ended=choices is None,
-            evidence=self._evidence(patches[0], per_frame[0], frames.times, frames.indices, batch),
+            evidence=self._evidence(patches[0], per_frame[0], frames.times, frames.indices, batch, encoded[3]),
             sampled_times=[float(t) for t in frames.times],
             video=info,
             model=ModelInfo(name=self.name, arch="mcg", pretrained=self.pretrained),
@@ -142,10 +143,8 @@ class MCGAnswerer:
         )
         return AskRun(result=result, frames=frames, grid_image=None)
 
-    def _evidence(self, patches, per_frame, times, indices, batch: MCGBatch) -> list[Evidence]:
+    def _evidence(self, patches, per_frame, times, indices, batch: MCGBatch, text) -> list[Evidence]:
         side = self.model.config.video.patches_per_side
-        with torch.inference_mode():
-            text = self.model.encode_text(batch.text)
         words = self._words(batch, text)
         order = torch.argsort(per_frame, descending=True)[: self.top_k].tolist()
         items = []

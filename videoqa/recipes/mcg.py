@@ -495,11 +495,12 @@ class MCGRecipe(_MCGBase):
         chosen: list[int] = []
         for batch in self._batches(items):
             inputs = batch.inputs.to(_device(model))
+            encoded = model.memory(inputs)  # shared by both ways of answering
             if mc:
                 cands = [list(ex.candidates) for ex in batch.examples]
-                chosen += model.loglikelihood(inputs, cands).argmax(dim=1).tolist()
+                chosen += model.loglikelihood(inputs, cands, encoded).argmax(dim=1).tolist()
             if open_ended:
-                generated += model.generate(inputs)
+                generated += model.generate(inputs, encoded=encoded)
         if mc:
             answers = np.array([ex.answer_index for ex in items])
             s = multiple_choice_accuracy(np.array(chosen), answers, qtypes, convention=convention)

@@ -108,6 +108,11 @@ class TextEncoding:
         return self.hidden[:, 0]
 
 
+#: what :meth:`MCG.memory` returns: decoder memory ``(B, M, Ht)``, its mask ``(B, M)``
+#: and the unimodal encodings (answering and alignment of one batch share it).
+Encoded = tuple[Tensor, Tensor, VideoEncoding, TextEncoding]
+
+
 @dataclass
 class MCGLoss:
     """Loss terms of one batch (unweighted), as scalars; ``None`` where not computed.
@@ -366,16 +371,21 @@ class MCG(PretrainedMixin, nn.Module):
         )
         return instance, token
 
-    def alignment(self, batch: MCGBatch) -> tuple[Tensor, Tensor]:
+    def alignment(self, batch: MCGBatch, encoded: Encoded | None = None) -> tuple[Tensor, Tensor]:
         """Where the token-level alignment looks: each word's attention on the patches
         (``softmax(w·p / τ_l)``), averaged over the words with their importance weights.
+
+        Args:
+            encoded: ``self.memory(batch)`` when the caller has it (not encoded again).
 
         Returns:
             ``(B, T, P)`` patch weights (each row sums to 1) and ``(B, T)`` their sum
             per frame.
         """
-        video = self.encode_video(batch.pixels)
-        text = self.encode_text(batch.text)
+        if encoded is None:
+            video, text = self.encode_video(batch.pixels), self.encode_text(batch.text)
+        else:
+            video, text = encoded[2], encoded[3]
         words, patches = self.token_features(video, text)
         att = attend(words, patches, None, self.config.token_temperature)  # (B, W, T·P)
         weights = text.word_attention.masked_fill(~text.word_mask, 0.0)
@@ -396,7 +406,7 @@ class MCG(PretrainedMixin, nn.Module):
         ones = torch.ones(vid.shape[:2], dtype=torch.bool, device=vid.device)
         return memory, torch.cat([text.mask, ones], dim=1)
 
-    def memory(self, batch: MCGBatch) -> tuple[Tensor, Tensor, VideoEncoding, TextEncoding]:
+    def memory(self, batch: MCGBatch) -> Encoded:
         """Encode and fuse a batch: memory ``(B, M, Ht)``, its mask ``(B, M)`` and the
         unimodal encodings."""
         video = self.encode_video(batch.pixels)
@@ -497,10 +507,13 @@ class MCG(PretrainedMixin, nn.Module):
 
     # ---- answering (the generative contract) ----------------------------------------
     @torch.no_grad()
-    def loglikelihood(self, batch: MCGBatch, candidates: Sequence[Sequence[str]]) -> Tensor:
+    def loglikelihood(
+        self, batch: MCGBatch, candidates: Sequence[Sequence[str]], encoded: Encoded | None = None
+    ) -> Tensor:
         """``(B, C)`` summed log-probabilities (nats) of each candidate answer, the
         end-of-answer token included (classifier head: the log-softmax of the
-        candidate's class, −1e4 for one outside the vocabulary).
+        candidate's class, −1e4 for one outside the vocabulary). ``encoded``:
+        ``self.memory(batch)`` when the caller has it (not encoded again).
 
         Raises:
             UsageError: ``len(candidates) != B`` or rows of different lengths.
@@ -509,7 +522,7 @@ class MCG(PretrainedMixin, nn.Module):
         if len(candidates) != b or len({len(c) for c in candidates}) != 1:
             raise UsageError("give B rows of candidates, all of the same length")
         c = len(candidates[0])
-        memory, mask, _, _ = self.memory(batch)
+        memory, mask, _, _ = encoded or self.memory(batch)
         if self.decoder is None:
             logp = torch.log_softmax(self._classifier_logits(memory).float(), dim=-1)
             out = torch.full((b, c), _NEG, device=memory.device)
@@ -525,12 +538,15 @@ class MCG(PretrainedMixin, nn.Module):
         return scores.reshape(b, c)
 
     @torch.no_grad()
-    def generate(self, batch: MCGBatch, max_new_tokens: int | None = None) -> list[str]:
+    def generate(
+        self, batch: MCGBatch, max_new_tokens: int | None = None, encoded: Encoded | None = None
+    ) -> list[str]:
         """``B`` open-ended answers by beam search (``config.num_beams`` beams, at most
         ``max_new_tokens`` or ``config.max_answer_tokens`` tokens; finished beams are
         ranked by their mean token log-probability, as ``transformers``' length penalty
-        1.0). The classifier head returns its top class."""
-        memory, mask, _, _ = self.memory(batch)
+        1.0). The classifier head returns its top class. ``encoded``:
+        ``self.memory(batch)`` when the caller has it (not encoded again)."""
+        memory, mask, _, _ = encoded or self.memory(batch)
         if self.decoder is None:
             top = self._classifier_logits(memory).argmax(dim=-1).tolist()
             return [self.config.answers[i] for i in top]
@@ -652,6 +668,7 @@ def build_mcg(
 
 __all__ = [
     "MCG",
+    "Encoded",
     "MCGLoss",
     "TextEncoding",
     "VideoEncoding",
