@@ -20,11 +20,12 @@ import torch.nn.functional as F
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from videoqa.encoders.spec import OPENAI_CLIP_MEAN as PIXEL_MEAN
+from videoqa.encoders.spec import OPENAI_CLIP_STD as PIXEL_STD
 from videoqa.errors import UsageError
 
-#: per-channel RGB mean / std (the released configs' ``img_pixel_mean`` / ``_std``).
-PIXEL_MEAN = (0.48145466, 0.4578275, 0.40821073)
-PIXEL_STD = (0.26862954, 0.26130258, 0.27577711)
+# PIXEL_MEAN / PIXEL_STD: the CLIP per-channel RGB mean / std, which the released
+# configs' ``img_pixel_mean`` / ``_std`` are.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 IGNORE = -100
 
