@@ -13,22 +13,57 @@ import numpy as np
 from PIL import Image
 
 from videoqa.pipelines.ask import AskRun
-from videoqa.pipelines.report import write_report
+from videoqa.pipelines.report import REPORT_NAME, render_report
 from videoqa.pipelines.schema import AskResult
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename, so a reader
-    never sees a half-written file."""
+def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and an atomic rename,
+    so a reader never sees a half-written file; ``mode``: its permission bits (default:
+    the temporary file's, ``0o600``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2)
+            handle.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write JSON (indented) to ``path`` atomically (see :func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(payload, indent=2))
+
+
+def write_report(result: AskResult, out_dir: str | Path) -> Path:
+    """Write ``out_dir/report.html`` (:func:`~videoqa.pipelines.report.render_report`)
+    for ``result``, reading the images its evidence and grid name from ``out_dir``;
+    atomic.
+
+    Returns:
+        the path of the written report.
+
+    Raises:
+        OSError: ``out_dir`` is not writable, or a named image cannot be read.
+    """
+    out = Path(out_dir)
+    names = [e.image for e in result.evidence if e.image]
+    if result.grid is not None and result.grid.image:
+        names.append(result.grid.image)
+    images = {}
+    for name in names:
+        with Image.open(out / name) as image:
+            images[name] = image.copy()
+    video = Path(result.video.path)
+    video_src = video.resolve().as_uri() if video.is_file() else None
+    target = out / REPORT_NAME
+    # a page to share, like the PNGs beside it
+    write_text_atomic(target, render_report(result, images, video_src), mode=0o644)
+    return target
 
 
 def overlay_weight_map(frame: np.ndarray, weight_map: list[list[float]], alpha: float = 0.6) -> np.ndarray:

@@ -14,17 +14,14 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from importlib import resources
-from pathlib import Path
 
 from PIL import Image
 
 from videoqa.pipelines.schema import AskResult
 
-__all__ = ["REPORT_NAME", "render_report", "web_asset", "write_report"]
+__all__ = ["REPORT_NAME", "render_report", "web_asset"]
 
 REPORT_NAME = "report.html"
 _JPEG_QUALITY = 85
@@ -64,7 +61,8 @@ def render_report(
             hides the player.
 
     Returns:
-        the HTML text (UTF-8), needing no other file.
+        the HTML text (UTF-8), needing no other file
+        (:func:`~videoqa.pipelines.evidence.write_report` writes it beside the evidence).
     """
     payload = {
         "result": result.model_dump(mode="json"),
@@ -83,37 +81,3 @@ def render_report(
         head, tail = page.split(marker)
         page = head + text + tail
     return page
-
-
-def write_report(result: AskResult, out_dir: str | Path) -> Path:
-    """Write ``out_dir/report.html`` for ``result``, reading the images its evidence and
-    grid name from ``out_dir``; atomic (a temporary file, then a rename).
-
-    Returns:
-        the path of the written report.
-
-    Raises:
-        OSError: ``out_dir`` is not writable, or a named image cannot be read.
-    """
-    out = Path(out_dir)
-    names = [e.image for e in result.evidence if e.image]
-    if result.grid is not None and result.grid.image:
-        names.append(result.grid.image)
-    images = {}
-    for name in names:
-        with Image.open(out / name) as image:
-            images[name] = image.copy()
-    video = Path(result.video.path)
-    video_src = video.resolve().as_uri() if video.is_file() else None
-    html = render_report(result, images, video_src)
-    target = out / REPORT_NAME
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{REPORT_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        os.chmod(tmp, 0o644)  # a page to share, like the PNGs beside it
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
