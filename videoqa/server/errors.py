@@ -8,14 +8,10 @@ upload answers ``422`` with ``CorruptVideoError`` and the reader's message.
 from __future__ import annotations
 
 from videoqa.errors import (
-    CorruptVideoError,
     ModelUnavailableError,
     UnsupportedVideoError,
-    UsageError,
-    VideoError,
     VideoNotFoundError,
     VideoQAError,
-    VideoTimeoutError,
 )
 
 
@@ -77,17 +73,15 @@ class JobTimeoutError(VideoQAError):
 
 def status_of(error: BaseException) -> int:
     """The HTTP status of ``error``: a :class:`ServerError`'s own; 404 for a missing
-    video or an unserved model; 415 for a file that is no video; 422 for a damaged or
-    too slow video and invalid input; 500 for anything else."""
+    video or an unserved model; 415 for a file that is no video; 422 for every other
+    VideoQAError (a damaged or too slow video, invalid input); 500 for anything else."""
     if isinstance(error, ServerError):
         return error.status
     if isinstance(error, VideoNotFoundError | ModelUnavailableError):
         return 404
     if isinstance(error, UnsupportedVideoError):
         return 415
-    if isinstance(error, CorruptVideoError | VideoTimeoutError | VideoError | UsageError):
-        return 422
-    if isinstance(error, VideoQAError):
+    if isinstance(error, VideoQAError):  # a damaged or too slow video, invalid input, ...
         return 422
     return 500
 
