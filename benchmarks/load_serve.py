@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
 import signal
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 HOST = "127.0.0.1"  # fixed: this script loads the local machine only
 
@@ -72,15 +74,6 @@ def proc_status(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     raise KeyError(key)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = q / 100 * (len(ordered) - 1)
-    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 async def one_ask(client: httpx.AsyncClient, video_id: str, k: int, retry: bool) -> dict:
@@ -127,7 +120,7 @@ async def burst(base: str, video_id: str, n: int, retry: bool) -> tuple[list[dic
 
 def summarize(outcomes: list[dict], anchor: float) -> dict:
     answered = [o["seconds"] for o in outcomes if o["outcome"] == "answered"]
-    p50, p95 = percentile(answered, 50), percentile(answered, 95)
+    p50, p95 = np.percentile(answered, [50, 95]).tolist() if answered else (math.nan, math.nan)
     return {
         "asks": len(outcomes),
         "answered": len(answered),
