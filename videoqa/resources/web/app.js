@@ -79,8 +79,8 @@
     }
   }
 
-  function frameSrc(ev) {
-    return `/v1/videos/${encodeURIComponent(state.videoId)}/frames/${Number(ev.time).toFixed(3)}.jpg`;
+  function frameAt(seconds) {
+    return `/v1/videos/${encodeURIComponent(state.videoId)}/frames/${Number(seconds).toFixed(3)}.jpg`;
   }
 
   function seek(seconds, ev) {
@@ -88,7 +88,7 @@
     player.pause();
     player.currentTime = seconds;
     setPlayhead(state.result, seconds);
-    const src = ev ? frameSrc(ev) : `/v1/videos/${encodeURIComponent(state.videoId)}/frames/${Number(seconds).toFixed(3)}.jpg`;
+    const src = frameAt(ev ? ev.time : seconds);
     $("viewer").replaceChildren(
       el("img", { src, alt: `frame at ${seconds.toFixed(2)} s` }),
       el("div", { class: "caption", text: `frame at ${Number(seconds).toFixed(2)} s${ev ? ` · score ${Number(ev.score).toFixed(3)}` : ""}` })
@@ -98,7 +98,7 @@
   function show(result, jobId) {
     state.result = result;
     const ctx = {
-      frameSrc: (ev) => frameSrc(ev),
+      frameSrc: (ev) => frameAt(ev.time),
       gridSrc: result.grid ? `/v1/jobs/${encodeURIComponent(jobId)}/grid.png` : null,
       seek,
     };
