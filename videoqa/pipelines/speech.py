@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from videoqa.encoders.sentence import encode_sentences, sentence_model
 from videoqa.errors import UsageError
 from videoqa.perception.speech import Segment, Transcriber, Transcript, transcript_from_subtitles
 from videoqa.pipelines.ask import AskRun, StageTimer, check_inputs
@@ -141,7 +142,7 @@ def recognize_speech_question(question: str, *, use_embeddings: bool = False) ->
     if not use_embeddings:
         return SpeechIntent(is_speech=False, score=0.0, method="rules", when=when)
     protos = _prototype_embeddings()
-    emb = _encode(_sentence_model(), [question])[0]
+    emb = encode_sentences([question])[0]
     sims = protos @ emb
     n = len(SPEECH_PROTOTYPES)
     pair = np.array([sims[:n].max(), sims[n:].max()]) / 0.05
@@ -155,19 +156,7 @@ def _prototype_embeddings() -> np.ndarray:
     """``(P, 384)`` embeddings of the speech prototypes, then the visual ones."""
     from videoqa.perception.quality.questions import GENERAL_PROTOTYPES
 
-    return _encode(_sentence_model(), [*SPEECH_PROTOTYPES, *GENERAL_PROTOTYPES])
-
-
-def _sentence_model():  # noqa: ANN202 - a SentenceTransformer
-    """The bundled MiniLM sentence model (:func:`videoqa.encoders.sentence.sentence_model`)."""
-    from videoqa.encoders.sentence import sentence_model
-
-    return sentence_model()
-
-
-def _encode(model, texts: Sequence[str]) -> np.ndarray:  # noqa: ANN001
-    """``(N, 384)`` L2-normalised sentence embeddings."""
-    return np.asarray(model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
+    return encode_sentences([*SPEECH_PROTOTYPES, *GENERAL_PROTOTYPES])
 
 
 def _content_tokens(text: str) -> set[str]:
@@ -267,7 +256,7 @@ class SpeechQA:
     def _unit_embeddings(self, units: Sequence[Segment]) -> np.ndarray:
         key = tuple(u.text for u in units)
         if key not in self._unit_cache:
-            self._unit_cache[key] = _encode(_sentence_model(), key)
+            self._unit_cache[key] = encode_sentences(key)
             while len(self._unit_cache) > 32:
                 self._unit_cache.pop(next(iter(self._unit_cache)))
         return self._unit_cache[key]
@@ -284,15 +273,14 @@ class SpeechQA:
         units = transcript.sentences()
         if not units:
             raise UsageError(f"nothing is said: {transcript.note or 'empty transcript'}")
-        model = _sentence_model()
         unit_emb = self._unit_embeddings(units)
-        q_emb = _encode(model, [question])[0]
+        q_emb = encode_sentences([question])[0]
         relevance = unit_emb @ q_emb
         top = np.argsort(-relevance, kind="stable")[: self.top_k]
         if not choices:
             probs = _softmax(relevance, self.temperature)
             return SpeechScores(units, relevance, top, np.zeros(0), probs, np.zeros((len(top), 0)))
-        hyp = _encode(model, [f"{question} {c}" for c in choices])  # (C, D)
+        hyp = encode_sentences([f"{question} {c}" for c in choices])  # (C, D)
         sem = unit_emb[top] @ hyp.T  # (k, C)
         lex = np.array([[lexical_overlap(c, units[j].text) for c in choices] for j in top])
         per_unit = sem + self.lexical_weight * lex  # (k, C)
@@ -371,7 +359,7 @@ class SpeechQA:
             result = _empty_result(question, choices, transcript, info, model)
         else:
             with timer.stage("load_sentence_model"):
-                _sentence_model()
+                sentence_model()
             with timer.stage("retrieve_and_score"):
                 scores = self.score(question, choices, transcript)
             result = self._result(question, choices, scores, info, model)
@@ -383,20 +371,16 @@ class SpeechQA:
         evidence = self._evidence(scores, choices)
         if choices:
             best = int(np.argmax(scores.probabilities))
-            return AskResult(
+            return _speech_result(
+                info,
+                model,
                 question=question,
                 answer=choices[best],
                 answer_index=best,
                 choices=list(choices),
                 probabilities=[float(p) for p in scores.probabilities],
                 open_ended=False,
-                route="speech",
                 evidence=evidence,
-                sampled_times=[],
-                video=info,
-                model=model,
-                pretrained=True,
-                sampler="transcript",
             )
         shown = scores.top.tolist()
         texts = [scores.units[j].text for j in shown]
@@ -406,7 +390,9 @@ class SpeechQA:
             for t in unique
         ]
         best = scores.units[shown[0]]
-        return AskResult(
+        return _speech_result(
+            info,
+            model,
             question=question,
             answer=best.text,
             answer_index=0,
@@ -414,13 +400,7 @@ class SpeechQA:
             choices=unique,
             probabilities=probs,
             open_ended=True,
-            route="speech",
             evidence=evidence,
-            sampled_times=[],
-            video=info,
-            model=model,
-            pretrained=True,
-            sampler="transcript",
         )
 
     def fuse(
@@ -463,23 +443,32 @@ def _no_frames() -> FrameBatch:
     return FrameBatch(np.zeros((0, 1, 1, 3), np.uint8), np.zeros(0), np.zeros(0, np.int64))
 
 
+def _speech_result(info, model: ModelInfo, **fields) -> AskResult:  # noqa: ANN001, ANN003
+    """An answer of the speech route (read from the transcript: no frames sampled)."""
+    return AskResult(
+        route="speech",
+        sampled_times=[],
+        video=info,
+        model=model,
+        pretrained=True,
+        sampler="transcript",
+        **fields,
+    )
+
+
 def _empty_result(question, choices, transcript: Transcript, info, model) -> AskResult:  # noqa: ANN001
     reason = transcript.note or "nothing is said in the video"
     options = list(choices) if choices else ["(nothing is said)"]
-    return AskResult(
+    return _speech_result(
+        info,
+        model,
         question=question,
         answer=options[0],
         answer_index=0,
         choices=options,
         probabilities=[1.0 / len(options)] * len(options),
         open_ended=not choices,
-        route="speech",
         evidence=[],
-        sampled_times=[],
-        video=info,
-        model=model,
-        pretrained=True,
-        sampler="transcript",
         warnings=[reason],
         uncertain=True,
         uncertain_reason=reason,
