@@ -18,8 +18,10 @@ rewritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +39,30 @@ _CHUNK = 1 << 20
 
 
 def file_digest(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes.
+    """SHA-256 (hex) of a file's bytes, read once per process for a file as it stands:
+    the digest is remembered under the file's resolved path, size, inode and
+    modification / change times (ns), so asking about one video again (the router
+    transcribes it for the visual model's text stream and for fusion, every question of
+    a video) does not hash it again, while a rewritten file is hashed afresh.
 
     Raises:
         VideoNotFoundError: the file does not exist.
     """
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
+        stat = os.stat(path)
+        where = str(Path(path).resolve())
+        return _digest(where, stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
     except FileNotFoundError:
         raise VideoNotFoundError(f"video not found: {path}", str(path)) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: str, size: int, inode: int, mtime_ns: int, ctime_ns: int) -> str:
+    """SHA-256 of ``path``'s bytes; the other arguments only key the memo."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

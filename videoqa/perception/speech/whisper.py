@@ -214,14 +214,18 @@ class Transcriber:
         from faster_whisper import decode_audio
 
         start = time.perf_counter()
-        if not has_audio(path):
+
+        def made(**fields: Any) -> Transcript:
             return Transcript(
                 source="whisper",
                 model=self.name,
                 language=self.language,
-                note="the video has no audio track: nothing is said",
                 compute_seconds=time.perf_counter() - start,
+                **fields,
             )
+
+        if not has_audio(path):
+            return made(note="the video has no audio track: nothing is said")
         try:
             audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
         except (av.error.FFmpegError, ValueError) as err:
@@ -230,13 +234,7 @@ class Transcriber:
             ) from None
         duration = len(audio) / SAMPLE_RATE
         if len(audio) == 0:
-            return Transcript(
-                source="whisper",
-                model=self.name,
-                language=self.language,
-                note="the audio track is empty: nothing is said",
-                compute_seconds=time.perf_counter() - start,
-            )
+            return made(note="the audio track is empty: nothing is said")
         model = self.load()
         pieces, _info = model.transcribe(
             audio,
@@ -257,16 +255,7 @@ class Transcriber:
             note = "no speech found in the audio" + (
                 " (the voice-activity filter kept nothing)" if self.vad_filter else ""
             )
-        return Transcript(
-            source="whisper",
-            model=self.name,
-            language=self.language,
-            duration=duration,
-            segments=segments,
-            speech=stretches,
-            note=note,
-            compute_seconds=time.perf_counter() - start,
-        )
+        return made(duration=duration, segments=segments, speech=stretches, note=note)
 
 
 def speech_stretches(audio: Any, pause: float = 0.5, pad: float = 0.1) -> list[tuple[float, float]]:
