@@ -28,15 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from videoqa.metrics.moment_retrieval import temporal_iou_paired
 from videoqa.perception.speech import Segment, Transcriber, Transcript, TranscriptCache, Word
 from videoqa.perception.speech.narration import NarratedClip
 from videoqa.pipelines.speech import SpeechQA, recognize_speech_question
-
-
-def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
 
 
 def truth_transcript(clip: NarratedClip) -> Transcript:
@@ -86,7 +81,7 @@ def score(qa: SpeechQA, rows: list[dict], transcripts: dict[str, Transcript]) ->
         else:
             top = result.evidence[0]
             span = (top.start, top.end)
-            value = iou(span, tuple(row["span"]))
+            value = float(temporal_iou_paired(np.array([span]), np.array([row["span"]]))[0])
             ious.append(value)
             hits.append(value > 0)
             per.append({"id": row["id"], "iou": round(value, 3), "span": span})
