@@ -376,10 +376,10 @@ class MCGPretrainRecipe(_MCGBase):
         }
         return self._setup(self.splits["train"])
 
-    def _loss(self, model: MCG, inputs: MCGBatch):
+    def _loss(self, model: MCG, inputs: MCGBatch, encodings=None):
         o = self.config.mcg
         return model.pretrain_loss(
-            inputs, o.mlm_weight, o.instance_weight, o.token_weight, o.mask_probability
+            inputs, o.mlm_weight, o.instance_weight, o.token_weight, o.mask_probability, encodings
         )
 
     def training_step(self, model: nn.Module, batch: MCGStep, backward: Callable[[Tensor], None]) -> StepOutput:
@@ -407,7 +407,7 @@ class MCGPretrainRecipe(_MCGBase):
             texts.append(ft.cpu())
             with torch.random.fork_rng(devices=[]):  # the same MLM masks every epoch,
                 torch.manual_seed(0)  # the training RNG stream untouched
-                totals.append(float(self._loss(model, inputs).total))  # type: ignore[arg-type]
+                totals.append(float(self._loss(model, inputs, (v, t)).total))  # type: ignore[arg-type]
         sim = torch.cat(videos) @ torch.cat(texts).t()
         hits = (sim.argmax(dim=1) == torch.arange(sim.shape[0])).float().mean()
         return {"val_recall_at_1": float(hits) * 100, "val_loss": float(np.mean(totals))}

@@ -483,12 +483,15 @@ class MCG(PretrainedMixin, nn.Module):
         instance_weight: float = 1.0,
         token_weight: float = 1.0,
         mask_probability: float = 0.15,
+        encodings: tuple[VideoEncoding, TextEncoding] | None = None,
     ) -> MCGLoss:
         """Pre-training loss on video–caption pairs (§3.5, released ``McgForPretrain``):
         MLM on the captions fused with the video, plus instance- and token-level contrast
-        (``batch.text`` holds the captions)."""
-        video = self.encode_video(batch.pixels)
-        text = self.encode_text(batch.text)
+        (``batch.text`` holds the captions; ``encodings``: the batch's
+        ``encode_video`` / ``encode_text`` when the caller has them)."""
+        if encodings is None:
+            encodings = self.encode_video(batch.pixels), self.encode_text(batch.text)
+        video, text = encodings
         total = video.cls.new_zeros(())
         inst = tok = mlm = None
         if instance_weight > 0 or token_weight > 0:
