@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from videoqa.errors import UsageError
-from videoqa.perception.quality.model import QualityModel, strictly_decreasing
+from videoqa.perception.quality.model import QualityModel, impairment, strictly_decreasing
 
 __all__ = ["fit_mos"]
 
@@ -124,12 +124,12 @@ def _fit_combiner_map(
     from scipy.optimize import isotonic_regression
 
     w = np.asarray(model.combine_w, np.float64)
-    per_unit = [(5.0 - model.predict(f).scores[:, 1:]) @ w for f in unit_features]
-    impairment = np.concatenate(per_unit)
+    per_unit = [impairment(model.predict(f).scores[:, 1:], w) for f in unit_features]
+    drop = np.concatenate(per_unit)
     goal = np.concatenate([np.full(len(u), t) for u, t in zip(per_unit, target, strict=True)])
-    order = np.argsort(impairment, kind="stable")
+    order = np.argsort(drop, kind="stable")
     fitted = isotonic_regression(np.clip(goal[order], 1.0, 5.0), increasing=False).x
-    knots, inverse = np.unique(impairment[order], return_inverse=True)
+    knots, inverse = np.unique(drop[order], return_inverse=True)
     if len(knots) < 2:
         raise UsageError("every video has the same impairment: the MOS map cannot be fitted")
     values = np.array([fitted[inverse == j].mean() for j in range(len(knots))])

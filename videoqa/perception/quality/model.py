@@ -81,6 +81,12 @@ COMBINER_KNOTS = 48
 """Most knots the isotonic map of the overall score keeps."""
 
 
+def impairment(dimensions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The impairment ``I = sum_k w_k (5 - d_k)`` of ``(U, K)`` dimension scores (1-5)
+    under ``(K,)`` weights: ``(U,)`` (see the module docstring)."""
+    return (5.0 - np.asarray(dimensions, np.float64)) @ np.asarray(weights, np.float64)
+
+
 def combine_dimensions(
     dimensions: np.ndarray, weights: np.ndarray, iso_x: np.ndarray, iso_y: np.ndarray
 ) -> np.ndarray:
@@ -95,8 +101,7 @@ def combine_dimensions(
     Returns:
         ``(U,)`` overall scores, ``g(sum_k w_k (5 - d_k))``, in ``[min iso_y, max iso_y]``.
     """
-    impairment = (5.0 - np.asarray(dimensions, np.float64)) @ np.asarray(weights, np.float64)
-    return np.interp(impairment, iso_x, iso_y)
+    return np.interp(impairment(dimensions, weights), iso_x, iso_y)
 
 
 def fit_combiner(
@@ -130,9 +135,9 @@ def fit_combiner(
     weights, _ = nnls(5.0 - d, 5.0 - o)
     if not np.any(weights > 0):
         weights = np.ones(d.shape[1])
-    impairment = (5.0 - d) @ weights
-    order = np.argsort(impairment, kind="stable")
-    x = impairment[order]
+    drop = impairment(d, weights)
+    order = np.argsort(drop, kind="stable")
+    x = drop[order]
     y = isotonic_regression(o[order], increasing=False).x
     grid = np.unique(np.quantile(x, np.linspace(0.0, 1.0, knots)))
     # value of the fitted step function at each grid point: the last fitted value at or
