@@ -2,8 +2,11 @@
 from the video's pixels and show what the answer rests on.
 
 The checkpoint records the frame count, the evaluation sampler (``uniform``, as the
-released code evaluates) and the frame size; the frames are decoded with the reader,
-resized and normalised by the model's processor, exactly as in training. Multiple
+released code evaluates) and the frame size; the frames are decoded with the reader at
+full size, then resized (antialiased bilinear) and normalised by the model's processor.
+Training decodes straight to the frame size (the reader's area filter) and samples long
+videos from a cache of at most 512 evenly spread frames, so the pixels and, on long
+videos, the sampled times differ slightly from training's. Multiple
 choice scores every candidate by the answer decoder's log-likelihood (softmax over the
 candidates gives the probabilities); without choices the decoder generates the answer
 by beam search (its probability is ``exp`` of its summed log-likelihood).
